@@ -1,0 +1,62 @@
+/**
+ * The file-system seam. Everything that touches a logdir (checkpoints, event files,
+ * locks, exported models) goes through this interface so the core imports anywhere:
+ * `node_fs.ts` serves Node.js, Deno and Bun; `memory_fs.ts` serves tests and
+ * throwaway runs; a browser adapter can back it with the Origin Private File System.
+ * @module
+ */
+
+/** What `stat` reports about a path. */
+export interface FileInfo {
+  /** Size in bytes (0 for directories). */
+  size: number;
+  isFile: boolean;
+  isDirectory: boolean;
+  /** Last modification time, milliseconds since the epoch. */
+  mtimeMs: number;
+}
+
+/** A file opened for appending, as an event writer uses it. */
+export interface AppendHandle {
+  /** Appends bytes at the end of the file. */
+  write(data: Uint8Array): Promise<void>;
+  /** Makes everything written so far durable (fsync where the platform has it). */
+  sync(): Promise<void>;
+  /** Syncs and closes the file. */
+  close(): Promise<void>;
+}
+
+/**
+ * A minimal asynchronous file system.
+ *
+ * @example
+ * ```ts
+ * import { MemoryFileSystem } from "./memory_fs.ts";
+ * const fs = new MemoryFileSystem();
+ * await fs.mkdirp("logs");
+ * await fs.writeFileAtomic(fs.join("logs", "a.txt"), new TextEncoder().encode("hi"));
+ * ```
+ */
+export interface FileSystem {
+  /** Joins path segments with the platform's separator. */
+  join(...parts: string[]): string;
+  /** Reads a whole file; rejects with a message naming the path when it is missing. */
+  readFile(path: string): Promise<Uint8Array>;
+  /**
+   * Writes a whole file so that readers see either the old content or the new,
+   * never a mixture: a temporary file beside it, flushed to disk, then renamed.
+   */
+  writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
+  /** Opens (creating if needed) a file for appending. */
+  openAppend(path: string): Promise<AppendHandle>;
+  /** Returns the file's info, or null when nothing is at `path`. */
+  stat(path: string): Promise<FileInfo | null>;
+  /** Creates a directory and its parents; succeeds when it already exists. */
+  mkdirp(path: string): Promise<void>;
+  /** Lists the names (not paths) in a directory. */
+  readDir(path: string): Promise<string[]>;
+  /** Removes a file; succeeds when it is already gone. */
+  remove(path: string): Promise<void>;
+  /** Creates a file only if nothing is there; resolves false when something is. */
+  createExclusive(path: string, data: Uint8Array): Promise<boolean>;
+}
