@@ -1,0 +1,67 @@
+/**
+ * Plain tensor values held in host memory: what feeds, fetches, checkpoints and
+ * summaries exchange. Independent of any ONNX Runtime package.
+ * @module
+ */
+
+/** Element types slimtrain graphs use. */
+export type DType = "float32" | "int64" | "int32" | "bool";
+
+/** The typed array behind each dtype. */
+export type TypedArrayFor<D extends DType> = D extends "float32" ? Float32Array
+  : D extends "int64" ? BigInt64Array
+  : D extends "int32" ? Int32Array
+  : Uint8Array;
+
+/** A dense tensor in host memory, row-major. */
+export interface HostTensor {
+  dtype: DType;
+  shape: number[];
+  data: Float32Array | BigInt64Array | Int32Array | Uint8Array;
+}
+
+/** Bytes per element of a dtype. */
+export function dtypeSize(dtype: DType): number {
+  return dtype === "float32" || dtype === "int32" ? 4 : dtype === "int64" ? 8 : 1;
+}
+
+/** Number of elements of a shape (1 for a scalar). */
+export function numElements(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * Makes a host tensor, checking that the data length matches the shape.
+ *
+ * @example
+ * ```ts
+ * const t = hostTensor("float32", [2, 2], new Float32Array([1, 2, 3, 4]));
+ * ```
+ */
+export function hostTensor(dtype: DType, shape: number[], data: HostTensor["data"]): HostTensor {
+  if (data.length !== numElements(shape)) {
+    throw new Error(`hostTensor: ${data.length} values do not fill shape [${shape.join(", ")}]`);
+  }
+  return { dtype, shape: [...shape], data };
+}
+
+/** Allocates a zero-filled typed array for a dtype. */
+export function allocate(dtype: DType, n: number): HostTensor["data"] {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(n);
+    case "int64":
+      return new BigInt64Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "bool":
+      return new Uint8Array(n);
+  }
+}
+
+/** Formats a shape the way error messages print it: `[2, 3]`. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
