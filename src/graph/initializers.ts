@@ -1,0 +1,141 @@
+/**
+ * Variable initializers with TF-Slim's meanings. Each returns the initial value on
+ * the host; the trainer uploads it once, on a fresh start.
+ * @module
+ */
+import { type DType, type HostTensor, allocate, numElements } from "./host_tensor.ts";
+import { normal, type Random } from "./random.ts";
+
+/** Makes a variable's initial value from its shape and a seeded generator. */
+export interface Initializer {
+  /** A short description for error messages and summaries. */
+  readonly name: string;
+  init(shape: readonly number[], dtype: DType, random: Random): HostTensor;
+}
+
+/** TF's fan computation: the receptive field multiplies the last two dimensions. */
+export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
+  if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
+  const receptive = numElements(shape.slice(0, -2));
+  return { fanIn: shape[shape.length - 2] * receptive, fanOut: shape[shape.length - 1] * receptive };
+}
+
+function fill(name: string, draw: (shape: readonly number[], random: Random) => (i: number) => number): Initializer {
+  return {
+    name,
+    init(shape, dtype, random) {
+      const data = allocate(dtype, numElements(shape));
+      const next = draw(shape, random);
+      for (let i = 0; i < data.length; i++) {
+        const v = next(i);
+        if (data instanceof BigInt64Array) data[i] = BigInt(Math.round(v));
+        else data[i] = v;
+      }
+      return { dtype, shape: [...shape], data };
+    },
+  };
+}
+
+/**
+ * All zeros (slim's default for biases).
+ *
+ * @example
+ * ```ts
+ * variable("biases", { shape: [64], initializer: zerosInitializer() });
+ * ```
+ */
+export function zerosInitializer(): Initializer {
+  return fill("zeros", () => () => 0);
+}
+
+/**
+ * Every element equal to `value`.
+ *
+ * @example
+ * ```ts
+ * constantInitializer(0.1);
+ * ```
+ */
+export function constantInitializer(value: number): Initializer {
+  return fill(`constant(${value})`, () => () => value);
+}
+
+/**
+ * Uniform in [minval, maxval).
+ *
+ * @example
+ * ```ts
+ * randomUniformInitializer({ minval: -0.05, maxval: 0.05 });
+ * ```
+ */
+export function randomUniformInitializer({ minval = -0.05, maxval = 0.05 } = {}): Initializer {
+  return fill(`random_uniform(${minval}, ${maxval})`, (_s, r) => () => minval + (maxval - minval) * r());
+}
+
+/**
+ * Normal draws re-drawn until within two standard deviations (TF's truncated normal).
+ *
+ * @example
+ * ```ts
+ * truncatedNormalInitializer({ stddev: 0.01 });
+ * ```
+ */
+export function truncatedNormalInitializer({ mean = 0, stddev = 1 } = {}): Initializer {
+  return fill(`truncated_normal(${mean}, ${stddev})`, (_s, r) => () => {
+    let z = normal(r);
+    while (Math.abs(z) > 2) z = normal(r);
+    return mean + stddev * z;
+  });
+}
+
+/**
+ * Glorot/Xavier initialization, slim's default for weights: uniform in ±sqrt(6 / (fanIn + fanOut)),
+ * or a truncated normal with stddev sqrt(2.6 / (fanIn + fanOut)) when `uniform` is false.
+ *
+ * @example
+ * ```ts
+ * xavierInitializer(); // what slim.conv2d uses by default
+ * ```
+ */
+export function xavierInitializer({ uniform = true } = {}): Initializer {
+  return varianceScalingInitializer({ factor: 1, mode: "FAN_AVG", uniform, name: "xavier" });
+}
+
+/**
+ * slim's `variance_scaling_initializer`: variance `factor / n`, where n is the fan-in,
+ * fan-out or their average. The default (factor 2, FAN_IN, normal) is He initialization.
+ * The normal form is a truncated normal with stddev sqrt(1.3 * factor / n), as slim draws it.
+ *
+ * @example
+ * ```ts
+ * varianceScalingInitializer({ factor: 2.0, mode: "FAN_IN" });
+ * ```
+ */
+export function varianceScalingInitializer(
+  { factor = 2, mode = "FAN_IN", uniform = false, name = "variance_scaling" }: {
+    factor?: number;
+    mode?: "FAN_IN" | "FAN_OUT" | "FAN_AVG";
+    uniform?: boolean;
+    name?: string;
+  } = {},
+): Initializer {
+  if (!(factor > 0)) throw new Error(`varianceScalingInitializer: factor must be positive, got ${factor}`);
+  if (!["FAN_IN", "FAN_OUT", "FAN_AVG"].includes(mode)) {
+    throw new Error(`varianceScalingInitializer: mode must be FAN_IN, FAN_OUT or FAN_AVG, got ${mode}`);
+  }
+  return fill(`${name}(${factor}, ${mode}, ${uniform ? "uniform" : "normal"})`, (shape, r) => {
+    const { fanIn, fanOut } = computeFans(shape);
+    const n = mode === "FAN_IN" ? fanIn : mode === "FAN_OUT" ? fanOut : (fanIn + fanOut) / 2;
+    if (uniform) {
+      const limit = Math.sqrt((3 * factor) / n);
+      return () => (2 * r() - 1) * limit;
+    }
+    const stddev = Math.sqrt((1.3 * factor) / n);
+    return () => {
+      let z = normal(r);
+      while (Math.abs(z) > 2) z = normal(r);
+      return stddev * z;
+    };
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Symbolic tensors and the nodes that produce them. Shapes are fully static: every
+ * dimension is known when the graph is built, so errors surface at build time and
+ * the emitted ONNX model has fixed shapes (what GPU execution providers like best).
+ * @module
+ */
+import type { DType } from "./host_tensor.ts";
+import type { Graph } from "./graph.ts";
+
+/**
+ * A value in a graph: the output of a node. Build tensors with ops, placeholders,
+ * variables and constants; never construct one directly.
+ *
+ * @example
+ * ```ts
+ * const x = placeholder([2, 3], "float32", "x");
+ * x.shape; // [2, 3]
+ * ```
+ */
+export class Tensor {
+  constructor(
+    /** The graph this tensor belongs to. */
+    readonly graph: Graph,
+    /** Unique within the graph; increases in creation order. */
+    readonly id: number,
+    /** Unique name, also its ONNX value name. */
+    readonly name: string,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    /** The node that computes this tensor. */
+    readonly node: Node,
+    /** Which of the node's outputs this is. */
+    readonly outputIndex: number,
+  ) {}
+
+  /** Number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    let n = 1;
+    for (const d of this.shape) n *= d;
+    return n;
+  }
+
+  /** `name [d0, d1]` for error messages. */
+  describe(): string {
+    return `${this.name} [${this.shape.join(", ")}] ${this.dtype}`;
+  }
+
+  toString(): string {
+    return `Tensor(${this.describe()})`;
+  }
+}
+
+/**
+ * One operation in a graph: an op type from the registry, its inputs, attributes
+ * and outputs.
+ *
+ * @example
+ * ```ts
+ * const y = relu(x);
+ * y.node.op; // "Relu"
+ * ```
+ */
+export interface Node {
+  readonly id: number;
+  readonly op: string;
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  readonly attrs: Readonly<Record<string, unknown>>;
+  outputs: Tensor[];
+}

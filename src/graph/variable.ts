@@ -1,0 +1,148 @@
+/**
+ * Variables (state that persists across steps: weights, optimizer slots, the global
+ * step), placeholders (fed each step) and constants (baked into the model).
+ * @module
+ */
+import { getDefaultGraph, type Graph, GraphKeys } from "./graph.ts";
+import { type DType, formatShape, type HostTensor, numElements } from "./host_tensor.ts";
+import { type Initializer, zerosInitializer } from "./initializers.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** Options for `variable`. */
+export interface VariableOptions {
+  shape: number[];
+  dtype?: DType;
+  initializer?: Initializer;
+  /** Whether optimizers update it (and it joins TRAINABLE_VARIABLES). Default true. */
+  trainable?: boolean;
+  /** Extra collections to join besides GLOBAL_VARIABLES (and TRAINABLE_VARIABLES). */
+  collections?: string[];
+  /** Builds a regularization loss from the variable's value (into REGULARIZATION_LOSSES). */
+  regularizer?: (value: Tensor) => Tensor | null;
+}
+
+/**
+ * A named piece of state. `value` is the tensor read at the start of a step; updates
+ * computed in the step become its value for the next one.
+ *
+ * @example
+ * ```ts
+ * const w = variable("weights", { shape: [3, 3, 1, 8], initializer: xavierInitializer() });
+ * w.name; // "weights" (or "scope/weights" inside a name scope)
+ * ```
+ */
+export class Variable {
+  constructor(
+    readonly name: string,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly initializer: Initializer,
+    readonly trainable: boolean,
+    /** The value at the start of a step, as a graph tensor. */
+    public value: Tensor,
+  ) {}
+
+  /** Number of elements. */
+  get size(): number {
+    return numElements(this.shape);
+  }
+}
+
+/**
+ * Creates a variable in the default graph under the current name scope.
+ *
+ * @example
+ * ```ts
+ * const b = variable("biases", { shape: [10], initializer: zerosInitializer() });
+ * ```
+ */
+export function variable(name: string, options: VariableOptions, graph: Graph = getDefaultGraph()): Variable {
+  const { shape, dtype = "float32", initializer = zerosInitializer(), trainable = true } = options;
+  const fullName = graph.currentScope ? `${graph.currentScope}/${name}` : name;
+  if (graph.variables.has(fullName)) {
+    throw new Error(`variable: ${fullName} already exists (shape ${formatShape(graph.variables.get(fullName)!.shape)})`);
+  }
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`variable: ${fullName} has an invalid shape ${formatShape(shape)}`);
+  }
+  graph.reserveName(fullName);
+  // The node is named after the variable so the ONNX input carries slim's name.
+  const node = graph.addNode("Variable", [], { shape: [...shape], dtype }, fullName, { exactName: true });
+  const v = new Variable(fullName, [...shape], dtype, initializer, trainable, node.outputs[0]);
+  (node.attrs as Record<string, unknown>).variable = v;
+  graph.variables.set(fullName, v);
+  graph.addToCollection(GraphKeys.GLOBAL_VARIABLES, v);
+  if (trainable) graph.addToCollection(GraphKeys.TRAINABLE_VARIABLES, v);
+  for (const c of options.collections ?? []) graph.addToCollection(c, v);
+  if (options.regularizer) {
+    const loss = options.regularizer(v.value);
+    if (loss) graph.addToCollection(GraphKeys.REGULARIZATION_LOSSES, loss);
+  }
+  return v;
+}
+
+/**
+ * A value fed on every step (a batch of images, labels, a learning rate).
+ *
+ * @example
+ * ```ts
+ * const images = placeholder([32, 224, 224, 3], "float32", "images");
+ * ```
+ */
+export function placeholder(shape: number[], dtype: DType = "float32", name = "Placeholder", graph: Graph = getDefaultGraph()): Tensor {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`placeholder: ${name} has an invalid shape ${formatShape(shape)}`);
+  }
+  return graph.addNode("Placeholder", [], { shape: [...shape], dtype }, name).outputs[0];
+}
+
+/**
+ * A constant baked into the model as an ONNX initializer.
+ *
+ * @example
+ * ```ts
+ * const half = constant(0.5);
+ * const eye = constant([1, 0, 0, 1], [2, 2]);
+ * ```
+ */
+export function constant(
+  values: number | number[] | HostTensor["data"],
+  shape: number[] = typeof values === "number" ? [] : [values.length],
+  dtype: DType = "float32",
+  graph: Graph = getDefaultGraph(),
+): Tensor {
+  const list = typeof values === "number" ? [values] : values;
+  if (list.length !== numElements(shape)) {
+    throw new Error(`constant: ${list.length} values do not fill shape ${formatShape(shape)}`);
+  }
+  let data: HostTensor["data"];
+  if (dtype === "float32") data = Float32Array.from(list as ArrayLike<number>, Number);
+  else if (dtype === "int64") data = BigInt64Array.from(list as ArrayLike<number>, (x) => BigInt(x));
+  else if (dtype === "int32") data = Int32Array.from(list as ArrayLike<number>, Number);
+  else data = Uint8Array.from(list as ArrayLike<number>, (x) => (x ? 1 : 0));
+  return graph.addNode("Const", [], { value: { dtype, shape: [...shape], data } }, "Const").outputs[0];
+}
+
+/** A pending assignment: `variable` takes `value` after the step. */
+export interface Assignment {
+  variable: Variable;
+  value: Tensor;
+}
+
+/**
+ * Declares that `variable` becomes `value` after the step (TF's `assign`). Put it in
+ * UPDATE_OPS for `createTrainOp` to run it with the step.
+ *
+ * @example
+ * ```ts
+ * getDefaultGraph().addToCollection(GraphKeys.UPDATE_OPS, assign(movingMean, newMean));
+ * ```
+ */
+export function assign(variable: Variable, value: Tensor): Assignment {
+  if (value.dtype !== variable.dtype || formatShape(value.shape) !== formatShape(variable.shape)) {
+    throw new Error(
+      `assign: value ${value.describe()} does not match variable ${variable.name} ${formatShape(variable.shape)} ${variable.dtype}`,
+    );
+  }
+  return { variable, value };
+}

@@ -1,0 +1,49 @@
+/**
+ * CRC32C (Castagnoli), plain and in the masked form TFRecord framing stores.
+ * The table lookup itself comes from `@aws-crypto/crc32c`, which is plain
+ * JavaScript and loads unchanged under Node.js, Deno, Bun and browser bundlers.
+ * @module
+ */
+import { crc32c as awsCrc32c } from "@aws-crypto/crc32c";
+
+/** Added after the rotation; the constant TFRecord readers expect. */
+const MASK_DELTA = 0xa282ead8;
+
+/**
+ * CRC32C of `bytes` as an unsigned 32-bit integer.
+ *
+ * @example
+ * ```ts
+ * crc32c(new TextEncoder().encode("123456789")); // 0xe3069283
+ * ```
+ */
+export function crc32c(bytes: Uint8Array): number {
+  return awsCrc32c(bytes) >>> 0;
+}
+
+/**
+ * Masks a CRC the way TFRecord does. Storing a raw CRC next to data that may
+ * itself contain CRCs makes accidental matches likelier; rotating and adding a
+ * constant breaks that symmetry.
+ *
+ * @example
+ * ```ts
+ * maskCrc(0xe3069283); // what maskedCrc32c("123456789") returns
+ * ```
+ */
+export function maskCrc(crc: number): number {
+  return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
+}
+
+/**
+ * Masked CRC32C of `bytes`, as stored in TFRecord headers and footers.
+ *
+ * @example
+ * ```ts
+ * const len = new Uint8Array(8);
+ * const stored = maskedCrc32c(len);
+ * ```
+ */
+export function maskedCrc32c(bytes: Uint8Array): number {
+  return maskCrc(crc32c(bytes));
+}

@@ -1,0 +1,52 @@
+/**
+ * NumPy broadcasting of static shapes, shared by the elementwise ops and the
+ * autodiff engine (which sums gradients back over broadcast axes).
+ * @module
+ */
+import { formatShape } from "../graph/host_tensor.ts";
+import type { Tensor } from "../graph/tensor.ts";
+
+/**
+ * The broadcast shape of several tensors, or an error naming the op and each tensor.
+ *
+ * @example
+ * ```ts
+ * broadcastShapes("add", [a, b]); // [2, 3] for [2, 3] and [3]
+ * ```
+ */
+export function broadcastShapes(op: string, tensors: readonly Tensor[]): number[] {
+  const rank = Math.max(...tensors.map((t) => t.rank));
+  const out: number[] = new Array(rank).fill(1);
+  for (const t of tensors) {
+    for (let i = 0; i < t.rank; i++) {
+      const j = rank - t.rank + i;
+      const d = t.shape[i];
+      if (out[j] === 1) out[j] = d;
+      else if (d !== 1 && d !== out[j]) {
+        throw new Error(
+          `${op}: cannot broadcast ${tensors.map((x) => `${formatShape(x.shape)} (tensor ${x.name})`).join(" with ")}`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The axes of `outShape` that a tensor of `inShape` was broadcast along (to be
+ * summed), and whether the result then needs a reshape to `inShape`.
+ *
+ * @example
+ * ```ts
+ * broadcastAxes([3], [2, 3]); // { axes: [0], reshape: true }
+ * ```
+ */
+export function broadcastAxes(inShape: readonly number[], outShape: readonly number[]): { axes: number[]; reshape: boolean } {
+  const lead = outShape.length - inShape.length;
+  const axes: number[] = [];
+  for (let j = 0; j < outShape.length; j++) {
+    if (j < lead) axes.push(j);
+    else if (inShape[j - lead] === 1 && outShape[j] !== 1) axes.push(j);
+  }
+  return { axes, reshape: lead > 0 };
+}

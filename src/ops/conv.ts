@@ -1,0 +1,169 @@
+/**
+ * 2-D convolution in ONNX's layout (input NCHW, filter [out, in, kh, kw]) and its
+ * two gradients, each an op of its own so its ONNX lowering can be tuned without
+ * touching the autodiff: the input gradient as a convolution with the flipped
+ * filter (or ConvTranspose when strided), the filter gradient as a convolution
+ * with the batch moved into the channel axis.
+ * @module
+ */
+import { formatShape } from "../graph/host_tensor.ts";
+import type { Tensor } from "../graph/tensor.ts";
+import { apply } from "./apply.ts";
+import { expectDType, expectRank, type Lowering, registerOp } from "./registry.ts";
+
+/** Convolution geometry: strides [h, w], pads [top, left, bottom, right], dilations [h, w]. */
+export interface ConvAttrs {
+  strides: number[];
+  pads: number[];
+  dilations: number[];
+}
+
+function outSize(size: number, k: number, s: number, d: number, p0: number, p1: number): number {
+  return Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+}
+
+registerOp<ConvAttrs>({
+  type: "Conv2D",
+  infer: ([x, w], { strides, pads, dilations }) => {
+    expectRank("conv2d", "input", x, 4);
+    expectRank("conv2d", "filter", w, 4);
+    expectDType("conv2d", "input", x, ["float32"]);
+    expectDType("conv2d", "filter", w, ["float32"]);
+    const [n, c, h, wd] = x.shape;
+    const [k, ci, kh, kw] = w.shape;
+    if (ci !== c) {
+      throw new Error(`conv2d: input has ${c} channels but the filter expects ${ci} (input ${x.name} ${formatShape(x.shape)}, filter ${w.name} ${formatShape(w.shape)})`);
+    }
+    const ho = outSize(h, kh, strides[0], dilations[0], pads[0], pads[2]);
+    const wo = outSize(wd, kw, strides[1], dilations[1], pads[1], pads[3]);
+    if (ho < 1 || wo < 1) {
+      throw new Error(`conv2d: a ${kh}x${kw} filter does not fit input ${x.name} ${formatShape(x.shape)} with pads ${formatShape(pads)}`);
+    }
+    return [{ shape: [n, k, ho, wo], dtype: "float32" }];
+  },
+  grad: ({ inputs: [x, w], attrs, dys: [dy] }) => [
+    apply("Conv2DBackpropInput", [dy!, w], { ...attrs, inputShape: [...x.shape] }),
+    apply("Conv2DBackpropFilter", [x, dy!], { ...attrs, filterShape: [...w.shape] }),
+  ],
+  lower: (l) => void l.emit("Conv", l.inputs, { outputs: l.outputs, attrs: convAttrs(l.attrs, l.node.inputs[1].shape) }),
+});
+
+function convAttrs(a: ConvAttrs, filterShape: readonly number[]): Record<string, number[]> {
+  return { kernel_shape: [filterShape[2], filterShape[3]], strides: a.strides, pads: a.pads, dilations: a.dilations };
+}
+
+registerOp<ConvAttrs & { inputShape: number[] }>({
+  type: "Conv2DBackpropInput",
+  infer: (_inputs, { inputShape }) => [{ shape: [...inputShape], dtype: "float32" }],
+  lower: lowerInputGrad,
+});
+
+registerOp<ConvAttrs & { filterShape: number[] }>({
+  type: "Conv2DBackpropFilter",
+  infer: (_inputs, { filterShape }) => [{ shape: [...filterShape], dtype: "float32" }],
+  lower: lowerFilterGrad,
+});
+
+/** dX: stride 1 uses Conv with the filter flipped and transposed (faster on the CPU EP); else ConvTranspose. */
+function lowerInputGrad(l: Lowering<ConvAttrs & { inputShape: number[] }>): void {
+  const [dy, w] = l.inputs;
+  const { strides, pads, dilations, inputShape } = l.attrs;
+  const [, , kh, kw] = l.node.inputs[1].shape;
+  const [, , ho, wo] = l.node.inputs[0].shape;
+  const reach = [dilations[0] * (kh - 1), dilations[1] * (kw - 1)];
+  const flipPads = [reach[0] - pads[0], reach[1] - pads[1], reach[0] - pads[2], reach[1] - pads[3]];
+  if (strides[0] === 1 && strides[1] === 1 && flipPads.every((p) => p >= 0)) {
+    // Flip both spatial axes with negative-step slices, then swap in/out channels.
+    const big = -(2 ** 62);
+    const [flipped] = l.emit("Slice", [w, l.int64s([-1, -1]), l.int64s([big, big]), l.int64s([2, 3]), l.int64s([-1, -1])]);
+    const [wt] = l.emit("Transpose", [flipped], { attrs: { perm: [1, 0, 2, 3] } });
+    // Output size = ho + padsum - reach; extra bottom/right rows come from the input's floor division.
+    const padsOut = [flipPads[0], flipPads[1], inputShape[2] - ho - flipPads[0] + reach[0], inputShape[3] - wo - flipPads[1] + reach[1]];
+    l.emit("Conv", [dy, wt], { outputs: l.outputs, attrs: { kernel_shape: [kh, kw], strides: [1, 1], pads: padsOut, dilations } });
+    return;
+  }
+  const outputPadding = [0, 1].map((i) =>
+    inputShape[2 + i] - (strides[i] * ((i === 0 ? ho : wo) - 1) + reach[i] + 1 - pads[i] - pads[i + 2])
+  );
+  l.emit("ConvTranspose", [dy, w], {
+    outputs: l.outputs,
+    attrs: { kernel_shape: [kh, kw], strides, pads, dilations, output_padding: outputPadding },
+  });
+}
+
+/**
+ * dW[k,c,i,j] = Σ_n,p,q dy[n,k,p,q] · x[n,c,p·s+i·d-pad]: a convolution of x (batch and
+ * channels swapped) with dy (likewise) as the filter, dilated by the forward stride.
+ */
+function lowerFilterGrad(l: Lowering<ConvAttrs & { filterShape: number[] }>): void {
+  const [x, dy] = l.inputs;
+  const { strides, pads, dilations, filterShape } = l.attrs;
+  const xShape = l.node.inputs[0].shape, dyShape = l.node.inputs[1].shape;
+  const [, , kh, kw] = filterShape;
+  // The bottom/right pad that makes the output exactly kh x kw; negative means crop x.
+  const endPad = [0, 1].map((i) =>
+    ([kh, kw][i] - 1) * dilations[i] + strides[i] * (dyShape[2 + i] - 1) + 1 - xShape[2 + i] - pads[i]
+  );
+  let xIn = x;
+  if (endPad.some((p) => p < 0)) {
+    const ends = [0, 1].map((i) => xShape[2 + i] + Math.min(0, endPad[i]));
+    [xIn] = l.emit("Slice", [x, l.int64s([0, 0]), l.int64s(ends), l.int64s([2, 3])]);
+  }
+  const [xt] = l.emit("Transpose", [xIn], { attrs: { perm: [1, 0, 2, 3] } });
+  const [dyt] = l.emit("Transpose", [dy], { attrs: { perm: [1, 0, 2, 3] } });
+  const [g] = l.emit("Conv", [xt, dyt], {
+    attrs: {
+      kernel_shape: [dyShape[2], dyShape[3]],
+      strides: dilations,
+      dilations: strides,
+      pads: [pads[0], pads[1], Math.max(0, endPad[0]), Math.max(0, endPad[1])],
+    },
+  });
+  l.emit("Transpose", [g], { outputs: l.outputs, attrs: { perm: [1, 0, 2, 3] } });
+}
+
+/**
+ * Convolution in ONNX layout: input [N, C, H, W], filter [K, C, kh, kw].
+ * Padding is "SAME" (TF's rule: extra padding at the bottom/right), "VALID", or
+ * explicit [top, left, bottom, right].
+ *
+ * @example
+ * ```ts
+ * const y = conv2dNCHW(x, w, { strides: [1, 1], padding: "SAME" });
+ * ```
+ */
+export function conv2dNCHW(
+  x: Tensor,
+  w: Tensor,
+  { strides = [1, 1], padding = "SAME", dilations = [1, 1] }: {
+    strides?: number[];
+    padding?: "SAME" | "VALID" | number[];
+    dilations?: number[];
+  } = {},
+): Tensor {
+  expectRank("conv2d", "input", x, 4);
+  expectRank("conv2d", "filter", w, 4);
+  const pads = typeof padding === "string"
+    ? padsFor(padding, [x.shape[2], x.shape[3]], [w.shape[2], w.shape[3]], strides, dilations)
+    : padding;
+  if (pads.length !== 4) throw new Error(`conv2d: explicit padding needs 4 values [top, left, bottom, right], got ${formatShape(pads)}`);
+  return apply("Conv2D", [x, w], { strides, pads, dilations });
+}
+
+/**
+ * TF's padding rule for "SAME" (total padding split with the extra at the end) and "VALID".
+ *
+ * @example
+ * ```ts
+ * padsFor("SAME", [224, 224], [3, 3], [1, 1], [1, 1]); // [1, 1, 1, 1]
+ * ```
+ */
+export function padsFor(padding: "SAME" | "VALID", size: number[], kernel: number[], strides: number[], dilations = [1, 1]): number[] {
+  if (padding === "VALID") return [0, 0, 0, 0];
+  if (padding !== "SAME") throw new Error(`padding must be "SAME" or "VALID", got ${JSON.stringify(padding)}`);
+  const total = [0, 1].map((i) => {
+    const out = Math.ceil(size[i] / strides[i]);
+    return Math.max(0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - size[i]);
+  });
+  return [Math.floor(total[0] / 2), Math.floor(total[1] / 2), total[0] - Math.floor(total[0] / 2), total[1] - Math.floor(total[1] / 2)];
+}

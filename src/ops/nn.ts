@@ -1,0 +1,118 @@
+/**
+ * Neural-network building blocks composed from primitive ops, so their gradients
+ * come from the primitives' rules: bias add, softmax, cross-entropies, L2 loss
+ * and dropout.
+ * @module
+ */
+import { formatShape } from "../graph/host_tensor.ts";
+import type { Tensor } from "../graph/tensor.ts";
+import { add, div, mul, sub } from "./binary.ts";
+import { cast, less } from "./compare.ts";
+import { expectRank } from "./registry.ts";
+import { reduceMax, reduceSum } from "./reduce.ts";
+import { reshape } from "./shape_ops.ts";
+import { exp, log, neg, relu, softplus, abs, stopGradient } from "./unary.ts";
+
+/**
+ * Adds a per-channel bias to NCHW (or [N, C]) activations.
+ *
+ * @example
+ * ```ts
+ * const y = biasAddNCHW(conv, biases); // biases: [C]
+ * ```
+ */
+export function biasAddNCHW(x: Tensor, bias: Tensor): Tensor {
+  expectRank("biasAdd", "bias", bias, 1);
+  if (x.rank < 2 || x.shape[1] !== bias.shape[0]) {
+    throw new Error(`biasAdd: bias ${bias.name} ${formatShape(bias.shape)} does not match the channels of ${x.name} ${formatShape(x.shape)}`);
+  }
+  return add(x, reshape(bias, [bias.shape[0], ...new Array(x.rank - 2).fill(1)]));
+}
+
+/**
+ * log(softmax(logits)) along `axis`, stable: logits - max - log(sum(exp(logits - max))).
+ *
+ * @example
+ * ```ts
+ * const logp = logSoftmax(logits);
+ * ```
+ */
+export function logSoftmax(logits: Tensor, axis = -1): Tensor {
+  // The max only shifts for stability; its gradient cancels, so none flows through it.
+  const shifted = sub(logits, stopGradient(reduceMax(logits, axis, true)));
+  return sub(shifted, log(reduceSum(exp(shifted), axis, true)));
+}
+
+/**
+ * softmax along `axis`, stable.
+ *
+ * @example
+ * ```ts
+ * const probabilities = softmax(logits);
+ * ```
+ */
+export function softmax(logits: Tensor, axis = -1): Tensor {
+  const e = exp(sub(logits, stopGradient(reduceMax(logits, axis, true))));
+  return div(e, reduceSum(e, axis, true));
+}
+
+/**
+ * Per-example softmax cross-entropy: -Σ labels · log softmax(logits), over the last axis.
+ *
+ * @example
+ * ```ts
+ * const perExample = softmaxCrossEntropyWithLogits(logits, onehotLabels); // [batch]
+ * ```
+ */
+export function softmaxCrossEntropyWithLogits(logits: Tensor, labels: Tensor): Tensor {
+  if (logits.rank !== labels.rank || logits.shape.some((d, i) => d !== labels.shape[i])) {
+    throw new Error(`softmaxCrossEntropy: logits ${logits.name} ${formatShape(logits.shape)} and labels ${labels.name} ${formatShape(labels.shape)} must have the same shape`);
+  }
+  return neg(reduceSum(mul(labels, logSoftmax(logits)), -1));
+}
+
+/**
+ * Elementwise sigmoid cross-entropy, stable: max(x, 0) - x·z + log(1 + e^-|x|).
+ *
+ * @example
+ * ```ts
+ * const perElement = sigmoidCrossEntropyWithLogits(logits, targets);
+ * ```
+ */
+export function sigmoidCrossEntropyWithLogits(logits: Tensor, labels: Tensor): Tensor {
+  return add(sub(relu(logits), mul(logits, labels)), log(add(1, exp(neg(abs(logits))))));
+}
+
+/**
+ * sum(t²) / 2, TF's `l2_loss`.
+ *
+ * @example
+ * ```ts
+ * const decay = mul(0.0005, l2Loss(weights));
+ * ```
+ */
+export function l2Loss(t: Tensor): Tensor {
+  return mul(reduceSum(mul(t, t)), 0.5);
+}
+
+/**
+ * Inverted dropout: keeps each element with probability `keepProb` and scales it by
+ * 1/keepProb. The uniform noise is a graph input the trainer feeds each step from a
+ * seeded stream, so the mask is identical in the forward and backward pass, every
+ * execution provider sees the same mask, and a resumed run draws the same noise.
+ *
+ * @example
+ * ```ts
+ * const h = dropout(fc6, 0.5, { name: "dropout6" });
+ * ```
+ */
+export function dropout(x: Tensor, keepProb: number, { name = "dropout" }: { name?: string } = {}): Tensor {
+  if (!(keepProb > 0 && keepProb <= 1)) throw new Error(`dropout: keepProb must be in (0, 1], got ${keepProb} (tensor ${x.name})`);
+  if (keepProb === 1) return x;
+  const noise = x.graph.addNode("Placeholder", [], { shape: [...x.shape], dtype: "float32", random: "uniform" }, `${name}/noise`).outputs[0];
+  const mask = cast(less(noise, keepProb), "float32");
+  return mul(x, mul(mask, 1 / keepProb));
+}
+
+/** `softplus` re-exported here for loss code that thinks of it as an nn op. */
+export { softplus };

@@ -1,0 +1,71 @@
+/**
+ * The runtime seam: what the trainer needs from an ONNX Runtime package, kept free
+ * of any one package's types so the core imports anywhere.
+ * @module
+ */
+import type { HostTensor } from "../graph/host_tensor.ts";
+
+/** Where a train step runs. */
+export type ExecutionProvider = "cpu" | "webgpu" | "wasm" | "cuda";
+
+/** Which ONNX Runtime package runs it. */
+export type RuntimePackage = "onnxruntime-node" | "onnxruntime-web";
+
+/** Options for creating a runtime. */
+export interface RuntimeOptions {
+  /** Default: "cpu" under Node.js/Deno/Bun; "webgpu" in a browser with an adapter, else "wasm". */
+  executionProvider?: ExecutionProvider;
+  /** Default: onnxruntime-node where the runtime can load it, else onnxruntime-web. */
+  package?: RuntimePackage;
+  /** CPU threads for one op (ONNX Runtime's default picks 1 on some machines: set it). */
+  intraOpNumThreads?: number;
+  /** On a GPU provider, allow nodes it cannot run to fall back to the CPU (off by default). */
+  allowCpuFallback?: boolean;
+  /** Write ONNX Runtime's per-node profile (JSON) with this file prefix. */
+  profileFilePrefix?: string;
+}
+
+/** A tensor owned by the runtime: in host memory, or in device memory on a GPU provider. */
+export interface RuntimeValue {
+  readonly dims: readonly number[];
+  readonly type: string;
+  /** "cpu" or a device location such as "gpu-buffer". */
+  readonly location: string;
+  /** Frees device memory now instead of waiting for the garbage collector. */
+  dispose(): void;
+}
+
+/** A loaded model. */
+export interface RuntimeSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs the model, computing only what `fetches` need; returns those outputs. */
+  run(feeds: Record<string, RuntimeValue>, fetches: readonly string[]): Promise<Record<string, RuntimeValue>>;
+  /** Ends profiling (when enabled) and returns the profile file's name. */
+  endProfiling(): string | undefined;
+  release(): Promise<void>;
+}
+
+/**
+ * An ONNX Runtime package on one execution provider.
+ *
+ * @example
+ * ```ts
+ * const rt = await createRuntime({ executionProvider: "cpu", intraOpNumThreads: 2 });
+ * const session = await rt.createSession(model.bytes);
+ * ```
+ */
+export interface Runtime {
+  /** "onnxruntime-node 1.30.0 (cpu)" and the like, for logs and test summaries. */
+  readonly description: string;
+  readonly executionProvider: ExecutionProvider;
+  /**
+   * Loads a model. With `keepOnDevice`, outputs named there stay in device memory
+   * (GPU providers), so they can be fed back next step without a host round trip.
+   */
+  createSession(model: Uint8Array, options?: { keepOnDevice?: readonly string[] }): Promise<RuntimeSession>;
+  /** Wraps host data as a runtime value (no copy where the provider allows). */
+  fromHost(t: HostTensor): RuntimeValue;
+  /** Copies a value to host memory (device values are read back). */
+  toHost(v: RuntimeValue): Promise<HostTensor>;
+}
