@@ -15,3 +15,4 @@
 export { type Bucket, EventFileWriter, type EventFileWriterOptions, histogramBuckets } from "./event_writer.ts";
 export { type EventValue, type ReadEvent, readEvents } from "./event_reader.ts";
 export { defaultHostname } from "./hostname.ts";
+export { histogram, scalar, type SummarySpec } from "./summary_ops.ts";

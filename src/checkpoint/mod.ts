@@ -1,0 +1,18 @@
+/**
+ * Checkpoints as TensorFlow's Saver promises them, stored as safetensors files:
+ * atomic writes, a TensorFlow-compatible `checkpoint` state file, rotation with
+ * `maxToKeep` and `keepCheckpointEveryNHours`, and checksums that catch damage.
+ *
+ * @example
+ * ```ts
+ * import { latestCheckpoint, Saver } from "./mod.ts";
+ * const saver = new Saver({ fs, maxToKeep: 5 });
+ * await saver.save("logs/run1", tensors, { globalStep: 1000 });
+ * const latest = await latestCheckpoint(fs, "logs/run1"); // "logs/run1/model.ckpt-1000"
+ * ```
+ * @module
+ */
+export { CheckpointError, decodeSafetensors, type DecodedSafetensors, encodeSafetensors } from "./safetensors.ts";
+export { CHECKPOINT_FORMAT, type RestoredCheckpoint, restoreCheckpoint } from "./checkpoint_file.ts";
+export { latestCheckpoint, type RestoredLatest, restoreLatest, Saver, type SaverOptions } from "./saver.ts";
+export { type CheckpointState, formatState, parseState, readState } from "./state.ts";

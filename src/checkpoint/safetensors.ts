@@ -1,0 +1,270 @@
+/**
+ * The safetensors container (https://github.com/huggingface/safetensors): an
+ * 8-byte little-endian header length, a UTF-8 JSON header, then one contiguous
+ * byte buffer. Chosen for checkpoints because any tool can read it and because
+ * it needs no parser beyond JSON, so every field can be validated up front.
+ * @module
+ */
+import { type DType, dtypeSize, formatShape, type HostTensor, numElements } from "../graph/host_tensor.ts";
+
+/**
+ * A checkpoint file that cannot be read back as written: truncated, damaged or
+ * not a safetensors file. `offset` is the absolute byte offset in the file where
+ * the problem was found, `tensor` the tensor it concerns, when either applies.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   decodeSafetensors(bytes, { file: "model.ckpt-5.safetensors" });
+ * } catch (err) {
+ *   if (err instanceof CheckpointError) console.error(err.file, err.tensor, err.offset);
+ * }
+ * ```
+ */
+export class CheckpointError extends Error {
+  override name = "CheckpointError";
+  readonly file: string;
+  readonly offset?: number;
+  readonly tensor?: string;
+
+  constructor(reason: string, where: { file: string; offset?: number; tensor?: string; cause?: unknown }) {
+    const parts = [`Checkpoint ${where.file}`];
+    if (where.tensor !== undefined) parts.push(`tensor ${JSON.stringify(where.tensor)}`);
+    if (where.offset !== undefined) parts.push(`byte offset ${where.offset}`);
+    super(`${parts.join(", ")}: ${reason}`, where.cause === undefined ? undefined : { cause: where.cause });
+    this.file = where.file;
+    if (where.offset !== undefined) this.offset = where.offset;
+    if (where.tensor !== undefined) this.tensor = where.tensor;
+  }
+}
+
+/**
+ * What `decodeSafetensors` returns.
+ *
+ * @example
+ * ```ts
+ * const { tensors, metadata }: DecodedSafetensors = decodeSafetensors(bytes, { file: "a.safetensors" });
+ * ```
+ */
+export interface DecodedSafetensors {
+  tensors: Map<string, HostTensor>;
+  /** The `__metadata__` map; empty when the file has none. */
+  metadata: Record<string, string>;
+}
+
+const CODES: Record<DType, string> = { float32: "F32", int64: "I64", int32: "I32", bool: "BOOL" };
+const DTYPES: Record<string, DType> = { F32: "float32", I64: "int64", I32: "int32", BOOL: "bool" };
+const ARRAYS: Record<DType, { name: string; is: (d: unknown) => boolean }> = {
+  float32: { name: "Float32Array", is: (d) => d instanceof Float32Array },
+  int64: { name: "BigInt64Array", is: (d) => d instanceof BigInt64Array },
+  int32: { name: "Int32Array", is: (d) => d instanceof Int32Array },
+  bool: { name: "Uint8Array", is: (d) => d instanceof Uint8Array },
+};
+/** The reference implementation refuses larger headers, so a reader must too. */
+const MAX_HEADER_SIZE = 100_000_000;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Encodes tensors and a string metadata map as safetensors bytes. Tensors are
+ * laid out in sorted name order and the header is padded with spaces to a
+ * multiple of 8 bytes, so equal inputs always give identical bytes.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeSafetensors(
+ *   { w: hostTensor("float32", [2], new Float32Array([1, 2])) },
+ *   { global_step: "10" },
+ * );
+ * ```
+ */
+export function encodeSafetensors(
+  tensors: Map<string, HostTensor> | Record<string, HostTensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))]
+    .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+  const fields: string[] = [];
+  const metaKeys = Object.keys(metadata).sort();
+  if (metaKeys.length > 0) {
+    const pairs = metaKeys.map((k) => {
+      if (typeof metadata[k] !== "string") throw new Error(`encodeSafetensors(): metadata ${JSON.stringify(k)} is not a string`);
+      return `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`;
+    });
+    fields.push(`"__metadata__":{${pairs.join(",")}}`);
+  }
+  let offset = 0;
+  for (const [name, t] of entries) {
+    checkTensor(name, t);
+    const end = offset + t.data.length * dtypeSize(t.dtype);
+    const info = `{"dtype":"${CODES[t.dtype]}","shape":${JSON.stringify(t.shape)},"data_offsets":[${offset},${end}]}`;
+    fields.push(`${JSON.stringify(name)}:${info}`);
+    offset = end;
+  }
+  const json = new TextEncoder().encode(`{${fields.join(",")}}`);
+  const headerLen = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLen + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLen);
+  let at = 8 + headerLen;
+  for (const [, t] of entries) {
+    const size = dtypeSize(t.dtype);
+    const bytes = t.dtype === "bool"
+      ? Uint8Array.from(t.data as Uint8Array, (x) => x ? 1 : 0)
+      : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    out.set(bytes, at);
+    if (!LITTLE_ENDIAN) swapBytes(out.subarray(at, at + bytes.length), size);
+    at += bytes.length;
+  }
+  return out;
+}
+
+function checkTensor(name: string, t: HostTensor): void {
+  const what = `encodeSafetensors(): tensor ${JSON.stringify(name)}`;
+  if (name === "" || name === "__metadata__") throw new Error(`${what} has a reserved name`);
+  if (!(t.dtype in CODES)) throw new Error(`${what} has unsupported dtype ${String(t.dtype)}`);
+  if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new Error(`${what} has an invalid shape ${formatShape(t.shape)}`);
+  }
+  if (!ARRAYS[t.dtype].is(t.data)) throw new Error(`${what} has dtype ${t.dtype} but its data is not a ${ARRAYS[t.dtype].name}`);
+  if (t.data.length !== numElements(t.shape)) {
+    throw new Error(`${what} has ${t.data.length} values for shape ${formatShape(t.shape)}`);
+  }
+}
+
+/**
+ * Decodes safetensors bytes, validating the header length, the JSON, every
+ * dtype, shape and offset, and that the tensors tile the byte buffer exactly.
+ * The data is copied into fresh typed arrays, so they are aligned whatever the
+ * file's layout and do not keep `bytes` alive.
+ *
+ * @throws CheckpointError naming `file` (and the tensor and byte offset where
+ * one applies) for anything malformed.
+ * @example
+ * ```ts
+ * const { tensors, metadata } = decodeSafetensors(bytes, { file: "model.ckpt-5.safetensors" });
+ * tensors.get("w")?.shape;
+ * ```
+ */
+export function decodeSafetensors(bytes: Uint8Array, { file }: { file: string }): DecodedSafetensors {
+  const fail: Fail = (reason, offset, tensor, cause) => {
+    throw new CheckpointError(reason, { file, offset, tensor, cause });
+  };
+  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length`, 0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const declared = view.getBigUint64(0, true);
+  if (declared > BigInt(MAX_HEADER_SIZE)) fail(`header length ${declared} exceeds the ${MAX_HEADER_SIZE}-byte limit`, 0);
+  if (declared > BigInt(bytes.length - 8)) fail(`header length ${declared} exceeds the ${bytes.length - 8} bytes after it`, 0);
+  const headerLen = Number(declared);
+  const dataStart = 8 + headerLen;
+  const header = parseHeader(bytes.subarray(8, dataStart), fail);
+
+  let metadata: Record<string, string> = {};
+  const infos: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      metadata = parseMetadata(value, fail);
+      continue;
+    }
+    const info = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (!info || typeof info !== "object" || Array.isArray(info)) fail("header entry is not an object", 8, name);
+    const dtype = typeof info.dtype === "string" && Object.hasOwn(DTYPES, info.dtype) ? DTYPES[info.dtype] : undefined;
+    if (!dtype) {
+      fail(`unsupported dtype ${JSON.stringify(info.dtype)} (expected F32, I64, I32 or BOOL)`, 8, name);
+    }
+    const shape = info.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`, 8, name);
+    }
+    const offsets = info.data_offsets;
+    if (
+      !Array.isArray(offsets) || offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
+    ) {
+      fail(`data_offsets ${JSON.stringify(offsets)} is not a [begin, end] pair with begin <= end`, 8, name);
+    }
+    infos.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
+  }
+
+  const dataLen = bytes.length - dataStart;
+  infos.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let expected = 0;
+  for (const t of infos) {
+    const at = dataStart + t.begin;
+    if (t.begin < expected) fail(`data_offsets [${t.begin}, ${t.end}] overlap the previous tensor, which ends at ${expected}`, at, t.name);
+    if (t.begin > expected) fail(`data_offsets [${t.begin}, ${t.end}] leave bytes ${expected}..${t.begin} unused`, at, t.name);
+    const need = numElements(t.shape) * dtypeSize(t.dtype);
+    if (t.end - t.begin !== need) {
+      fail(`data_offsets [${t.begin}, ${t.end}] hold ${t.end - t.begin} bytes but shape ${formatShape(t.shape)} ${t.dtype} needs ${need}`, at, t.name);
+    }
+    if (t.end > dataLen) fail(`data_offsets [${t.begin}, ${t.end}] run past the end of the file (data is ${dataLen} bytes)`, at, t.name);
+    expected = t.end;
+  }
+  if (expected !== dataLen) fail(`${dataLen - expected} bytes after the last tensor belong to no tensor`, dataStart + expected);
+
+  const tensors = new Map<string, HostTensor>();
+  for (const t of infos.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
+    tensors.set(t.name, { dtype: t.dtype, shape: t.shape, data: copyOut(bytes, dataStart + t.begin, t, fail) });
+  }
+  return { tensors, metadata };
+}
+
+type Fail = (reason: string, offset?: number, tensor?: string, cause?: unknown) => never;
+
+function parseHeader(raw: Uint8Array, fail: Fail): Record<string, unknown> {
+  if (raw.length === 0 || raw[0] !== 0x7b) fail("header does not start with '{'", 8);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch (err) {
+    fail(`header is not valid UTF-8 JSON (${(err as Error).message})`, 8, undefined, err);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) fail("header is not a JSON object", 8);
+  return parsed as Record<string, unknown>;
+}
+
+function parseMetadata(value: unknown, fail: Fail): Record<string, string> {
+  if (!value || typeof value !== "object" || Array.isArray(value)) fail("__metadata__ is not an object", 8);
+  const entries = Object.entries(value as Record<string, unknown>);
+  for (const [k, v] of entries) {
+    if (typeof v !== "string") fail(`__metadata__ value ${JSON.stringify(k)} is not a string`, 8);
+  }
+  // fromEntries defines own properties, so a "__proto__" key stays plain data.
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+function copyOut(
+  bytes: Uint8Array,
+  at: number,
+  t: { name: string; dtype: DType; shape: number[]; begin: number; end: number },
+  fail: Fail,
+): HostTensor["data"] {
+  const src = bytes.subarray(at, at + t.end - t.begin);
+  const n = numElements(t.shape);
+  switch (t.dtype) {
+    case "bool": {
+      const i = src.findIndex((b) => b > 1);
+      if (i >= 0) fail(`bool element ${i} has byte value ${src[i]} (expected 0 or 1)`, at + i, t.name);
+      return src.slice();
+    }
+    case "float32":
+      return fill(new Float32Array(n), src);
+    case "int32":
+      return fill(new Int32Array(n), src);
+    case "int64":
+      return fill(new BigInt64Array(n), src);
+  }
+}
+
+/** Copying bytes into a fresh array sidesteps the alignment rules of typed-array views. */
+function fill<T extends Float32Array | Int32Array | BigInt64Array>(out: T, src: Uint8Array): T {
+  const dst = new Uint8Array(out.buffer);
+  dst.set(src);
+  if (!LITTLE_ENDIAN) swapBytes(dst, out.BYTES_PER_ELEMENT);
+  return out;
+}
+
+function swapBytes(bytes: Uint8Array, size: number): void {
+  if (size === 1) return;
+  for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
+}

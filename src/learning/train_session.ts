@@ -1,0 +1,183 @@
+/**
+ * One compiled training step on one ONNX Runtime session, with the variables'
+ * current values held between steps as runtime values (on a GPU provider they stay
+ * in device memory: outputs are fed straight back as the next step's inputs).
+ * `train` drives it; users who write their own loop can too.
+ * @module
+ */
+import { GraphKeys } from "../graph/graph.ts";
+import type { HostTensor } from "../graph/host_tensor.ts";
+import { seededRandom } from "../graph/random.ts";
+import type { Variable } from "../graph/variable.ts";
+import { type CompiledModel, compileModel, updatedName } from "../onnx/compile.ts";
+import { createRuntime } from "../runtime/create.ts";
+import { noiseFor } from "../runtime/evaluate.ts";
+import { checkFeed } from "../runtime/feeds.ts";
+import type { Runtime, RuntimeOptions, RuntimeSession, RuntimeValue } from "../runtime/types.ts";
+import type { SummarySpec } from "../summary/summary_ops.ts";
+import type { TrainOp } from "./create_train_op.ts";
+
+/** The prefix of summary outputs in the train-step model. */
+const SUMMARY_PREFIX = "summary:";
+
+/** What one step returns. */
+export interface StepResult {
+  /** The loss before this step's update. */
+  loss: number;
+  /** Summary values by tag, present when requested. */
+  summaries?: Map<string, { spec: SummarySpec; value: HostTensor }>;
+}
+
+/** Options of `TrainSession.create`. */
+export interface TrainSessionOptions extends RuntimeOptions {
+  runtime?: Runtime;
+  /** Seed for initial values and dropout noise. Default 0. */
+  seed?: number;
+}
+
+/**
+ * A train step ready to run.
+ *
+ * @example
+ * ```ts
+ * const s = await TrainSession.create(trainOp, { executionProvider: "cpu" });
+ * s.initialize();
+ * const { loss } = await s.run({ images, labels });
+ * ```
+ */
+export class TrainSession {
+  /** Current values of every variable in the graph, by name. */
+  readonly state = new Map<string, RuntimeValue>();
+  /** The number of steps applied so far. */
+  globalStep = 0;
+  readonly variables: Variable[];
+  readonly summaries: SummarySpec[];
+
+  private constructor(
+    readonly trainOp: TrainOp,
+    readonly runtime: Runtime,
+    readonly model: CompiledModel,
+    readonly evalModel: CompiledModel,
+    private readonly session: RuntimeSession,
+    readonly seed: number,
+  ) {
+    this.variables = trainOp.totalLoss.graph.getCollection<Variable>(GraphKeys.GLOBAL_VARIABLES);
+    this.summaries = trainOp.totalLoss.graph.getCollection<SummarySpec>(GraphKeys.SUMMARIES);
+  }
+
+  /** Compiles the train-step and eval models and opens a session on the train step. */
+  static async create(trainOp: TrainOp, options: TrainSessionOptions = {}): Promise<TrainSession> {
+    const graph = trainOp.totalLoss.graph;
+    const summaries = graph.getCollection<SummarySpec>(GraphKeys.SUMMARIES);
+    const summaryFetches = Object.fromEntries(summaries.map((s) => [SUMMARY_PREFIX + s.name, s.tensor]));
+    const model = compileModel({
+      name: "training_step",
+      fetches: { loss: trainOp.totalLoss, ...summaryFetches },
+      updates: trainOp.updates,
+      docString: `slimtrain train step: loss, ${trainOp.updates.length} variable updates (${trainOp.optimizer.name})`,
+    });
+    const evalModel = compileModel({ name: "eval_step", fetches: { loss: trainOp.totalLoss, ...summaryFetches } });
+    const runtime = options.runtime ?? (await createRuntime(options));
+    const session = await runtime.createSession(model.bytes, { keepOnDevice: trainOp.updates.map((u) => updatedName(u.variable)) });
+    return new TrainSession(trainOp, runtime, model, evalModel, session, options.seed ?? 0);
+  }
+
+  /** Names of the placeholders each step must be fed (besides the global step). */
+  get feedNames(): string[] {
+    return this.model.inputs.filter((i) => i.kind === "placeholder" && i.tensor !== this.trainOp.globalStep).map((i) => i.name);
+  }
+
+  /** Sets every variable to its initializer's value (a fresh start). */
+  initialize(): void {
+    for (const v of this.variables) {
+      this.setValue(v.name, v.initializer.init(v.shape, v.dtype, seededRandom(this.seed, v.name)));
+    }
+    this.globalStep = 0;
+  }
+
+  /** Replaces one variable's value, checking name, shape and dtype. */
+  assign(name: string, value: HostTensor): void {
+    const v = this.variables.find((x) => x.name === name);
+    if (!v) throw new Error(`TrainSession.assign: the graph has no variable ${name}`);
+    checkFeed(`variable ${name}`, v.value, value);
+    this.setValue(name, value);
+  }
+
+  private setValue(name: string, value: HostTensor): void {
+    this.state.get(name)?.dispose();
+    this.state.set(name, this.runtime.fromHost(value));
+  }
+
+  /** Copies every variable's current value to host memory (for checkpoints). */
+  async readState(): Promise<Map<string, HostTensor>> {
+    const out = new Map<string, HostTensor>();
+    for (const v of this.variables) {
+      const value = this.state.get(v.name);
+      if (!value) throw new Error(`TrainSession: variable ${v.name} has no value (initialize or restore first)`);
+      out.set(v.name, await this.runtime.toHost(value));
+    }
+    return out;
+  }
+
+  /**
+   * Runs one step: feeds the batch, the variables, the dropout noise for this step
+   * and the global step; keeps the updated variables; returns the loss (and the
+   * summaries when asked). With `checkNumerics`, a NaN or Inf loss throws before any
+   * state changes, so nothing poisoned is kept or saved.
+   */
+  async run(batch: Record<string, HostTensor>, { withSummaries = false } = {}): Promise<StepResult> {
+    const feeds: Record<string, RuntimeValue> = {};
+    const owned: RuntimeValue[] = [];
+    for (const input of this.model.inputs) {
+      if (input.kind === "variable") {
+        const value = this.state.get(input.name);
+        if (!value) throw new Error(`TrainSession: variable ${input.name} has no value (initialize or restore first)`);
+        feeds[input.name] = value;
+        continue;
+      }
+      let host: HostTensor;
+      if (input.kind === "random") host = noiseFor(input.tensor, this.seed, this.globalStep);
+      else if (input.tensor === this.trainOp.globalStep) host = { dtype: "float32", shape: [], data: new Float32Array([this.globalStep]) };
+      else {
+        const fed = batch[input.name];
+        if (!fed) {
+          throw new Error(`Step ${this.globalStep}: no value fed for placeholder ${input.tensor.describe()} (fed: ${Object.keys(batch).join(", ") || "nothing"})`);
+        }
+        checkFeed(`placeholder ${input.name} at step ${this.globalStep}`, input.tensor, fed);
+        host = fed;
+      }
+      const value = this.runtime.fromHost(host);
+      owned.push(value);
+      feeds[input.name] = value;
+    }
+    const fetches = ["loss", ...this.trainOp.updates.map((u) => updatedName(u.variable))];
+    if (withSummaries) fetches.push(...this.summaries.map((s) => SUMMARY_PREFIX + s.name));
+    const out = await this.session.run(feeds, fetches);
+    for (const v of owned) v.dispose();
+    const loss = Number((await this.runtime.toHost(out.loss)).data[0]);
+    if (this.trainOp.checkNumerics && !Number.isFinite(loss)) {
+      for (const k of fetches) out[k]?.dispose();
+      throw new Error(`Step ${this.globalStep}: LossTensor is inf or nan (loss = ${loss}); the variables keep their values from before this step`);
+    }
+    for (const u of this.trainOp.updates) {
+      const name = u.variable.name;
+      this.state.get(name)?.dispose();
+      this.state.set(name, out[updatedName(u.variable)]);
+    }
+    let summaries: StepResult["summaries"];
+    if (withSummaries) {
+      summaries = new Map();
+      for (const spec of this.summaries) summaries.set(spec.name, { spec, value: await this.runtime.toHost(out[SUMMARY_PREFIX + spec.name]) });
+    }
+    out.loss.dispose();
+    this.globalStep++;
+    return { loss, summaries };
+  }
+
+  /** Ends the session and frees device memory. */
+  async release(): Promise<void> {
+    for (const v of this.state.values()) v.dispose();
+    this.state.clear();
+    await this.session.release();
+  }
+}
