@@ -108,7 +108,7 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
     }
     const numberOfSteps = options.numberOfSteps ?? Infinity;
     const batches = resolveTrainData(trainOp, options.data, session.globalStep)[Symbol.asyncIterator]();
-    writer = await EventFileWriter.create(fs, logdir, { flushSecs: Math.min(120, options.saveSummariesSecs ?? 600) });
+    writer = await EventFileWriter.create(fs, logdir, { flushSecs: Math.max(1, Math.min(120, options.saveSummariesSecs ?? 600)) });
     const summariesMs = (options.saveSummariesSecs ?? 600) * 1000;
     const checkpointMs = (options.saveIntervalSecs ?? 600) * 1000;
     const logEvery = options.logEveryNSteps ?? 1;
