@@ -5,7 +5,8 @@
  * @module
  */
 import type { DType, HostTensor } from "../graph/host_tensor.ts";
-import type { ExecutionProvider, Runtime, RuntimeSession, RuntimeValue } from "./types.ts";
+import { makeModel, makeNode, makeValueInfo } from "../onnx/builder.ts";
+import type { ExecutionProvider, Runtime, RuntimeSession, RuntimeValue, TransferCounts } from "./types.ts";
 
 /** The part of an onnxruntime module the adapters use. */
 // deno-lint-ignore no-explicit-any
@@ -32,7 +33,32 @@ export interface OrtSessionConfig {
  * ```
  */
 export function ortRuntime(ort: OrtModule, pkg: string, ep: ExecutionProvider, config: OrtSessionConfig): Runtime {
+  const transfers: TransferCounts = { toHost: 0, toHostBytes: 0, fromHost: 0, fromHostBytes: 0 };
+  const readers = new Map<string, Promise<OrtModule>>();
+  /**
+   * Device values come back through an Identity session whose output lives on the
+   * CPU: reading a gpu-buffer tensor directly aborted the process in onnxruntime-node 1.30.
+   */
+  const readBack = async (tensor: OrtModule): Promise<ArrayLike<number | bigint>> => {
+    const key = `${tensor.type}:${tensor.dims.join("x")}`;
+    let reader = readers.get(key);
+    if (!reader) {
+      const dtype = FROM_ORT[tensor.type];
+      const model = makeModel({
+        name: "read_back",
+        nodes: [makeNode("Identity", ["x"], ["y"])],
+        inputs: [makeValueInfo("x", dtype, tensor.dims)],
+        outputs: [makeValueInfo("y", dtype, tensor.dims)],
+        initializers: [],
+      });
+      reader = ort.InferenceSession.create(model, { executionProviders: config.executionProviders });
+      readers.set(key, reader);
+    }
+    const out = await (await reader).run({ x: tensor });
+    return out.y.data;
+  };
   return {
+    transfers,
     description: `${pkg} ${ort.env?.versions?.common ?? ""} (${ep})`.replace("  ", " "),
     executionProvider: ep,
     async createSession(model, options = {}) {
@@ -61,11 +87,16 @@ export function ortRuntime(ort: OrtModule, pkg: string, ep: ExecutionProvider, c
       return wrapSession(session);
     },
     fromHost(t: HostTensor): RuntimeValue {
+      transfers.fromHost++;
+      transfers.fromHostBytes += t.data.byteLength;
       return new ort.Tensor(ORT_TYPE[t.dtype], t.data, t.shape);
     },
     async toHost(v: RuntimeValue): Promise<HostTensor> {
       const tensor = v as OrtModule;
-      const data = tensor.location === "cpu" || tensor.location === undefined ? tensor.data : await tensor.getData();
+      const onHost = tensor.location === "cpu" || tensor.location === undefined;
+      const data = onHost ? tensor.data : await readBack(tensor);
+      transfers.toHost++;
+      transfers.toHostBytes += (data as { byteLength?: number }).byteLength ?? 0;
       const dtype = FROM_ORT[tensor.type];
       if (!dtype) throw new Error(`toHost: unsupported tensor type ${tensor.type}`);
       const copy = dtype === "bool" ? Uint8Array.from(data as ArrayLike<number>, (x) => (x ? 1 : 0)) : (data as HostTensor["data"]).slice();

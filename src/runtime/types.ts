@@ -35,6 +35,14 @@ export interface RuntimeValue {
   dispose(): void;
 }
 
+/** How much data crossed between host and runtime, for tests and profiling. */
+export interface TransferCounts {
+  toHost: number;
+  toHostBytes: number;
+  fromHost: number;
+  fromHostBytes: number;
+}
+
 /** A loaded model. */
 export interface RuntimeSession {
   readonly inputNames: readonly string[];
@@ -59,6 +67,8 @@ export interface Runtime {
   /** "onnxruntime-node 1.30.0 (cpu)" and the like, for logs and test summaries. */
   readonly description: string;
   readonly executionProvider: ExecutionProvider;
+  /** Counts of values copied to and from host memory since the runtime was created. */
+  readonly transfers: TransferCounts;
   /**
    * Loads a model. With `keepOnDevice`, outputs named there stay in device memory
    * (GPU providers), so they can be fed back next step without a host round trip.
