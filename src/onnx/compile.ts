@@ -52,12 +52,14 @@ export function updatedName(variable: Variable): string {
  * ```
  */
 export function compileModel(
-  { name, fetches, updates = [], docString, metadata }: {
+  { name, fetches, updates = [], docString, metadata, frozen }: {
     name: string;
     fetches: Record<string, Tensor>;
     updates?: readonly Assignment[];
     docString?: string;
     metadata?: Record<string, string>;
+    /** Variable values to bake in as initializers (an inference export) instead of inputs. */
+    frozen?: ReadonlyMap<string, HostTensor>;
   },
 ): CompiledModel {
   const outputs: ModelOutput[] = [
@@ -85,7 +87,15 @@ export function compileModel(
   const constCache = new Map<string, string>();
   for (const node of needed) {
     const t = node.outputs[0];
-    if (node.op === "Placeholder" || node.op === "Variable") {
+    const frozenValue = node.op === "Variable" ? frozen?.get(t.name) : undefined;
+    if (frozenValue) {
+      if (frozenValue.dtype !== t.dtype || frozenValue.shape.join(",") !== t.shape.join(",")) {
+        throw new Error(`compileModel: frozen value for ${t.name} is ${frozenValue.dtype} [${frozenValue.shape.join(", ")}], the variable is ${t.dtype} [${t.shape.join(", ")}]`);
+      }
+      const n = fresh(t.name);
+      valueName.set(t.id, n);
+      initializers.push(makeTensor(n, frozenValue));
+    } else if (node.op === "Placeholder" || node.op === "Variable") {
       // Inputs keep their graph names exactly: they are the feed keys.
       if (used.has(t.name)) throw new Error(`compileModel: input ${t.name} collides with an output name (model ${name})`);
       used.add(t.name);

@@ -51,10 +51,11 @@ export function ortRuntime(ort: OrtModule, pkg: string, ep: ExecutionProvider, c
         outputs: [makeValueInfo("y", dtype, tensor.dims)],
         initializers: [],
       });
-      reader = ort.InferenceSession.create(model, { executionProviders: config.executionProviders });
-      readers.set(key, reader);
+      const created: Promise<OrtModule> = ort.InferenceSession.create(model, { executionProviders: config.executionProviders });
+      readers.set(key, created);
+      reader = created;
     }
-    const out = await (await reader).run({ x: tensor });
+    const out = await (await reader!).run({ x: tensor });
     return out.y.data;
   };
   return {

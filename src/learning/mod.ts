@@ -1,0 +1,19 @@
+/**
+ * slim's `learning` module: `createTrainOp`, `train`, the gradient utilities,
+ * the global step, and fine-tuning helpers; optimizers and schedules live beside it.
+ *
+ * @example
+ * ```ts
+ * import { learning, optimizers } from "slimtrain";
+ * const trainOp = learning.createTrainOp(totalLoss, optimizers.gradientDescent({ learningRate: 0.001 }));
+ * await learning.train(trainOp, "logs/run1", { numberOfSteps: 1000, saveSummariesSecs: 300, saveIntervalSecs: 600 });
+ * ```
+ * @module
+ */
+export { createTrainOp, type CreateTrainOpOptions, type TrainOp } from "./create_train_op.ts";
+export { train, type TrainContext, type TrainOptions } from "./train.ts";
+export { type StepResult, TrainSession, type TrainSessionOptions } from "./train_session.ts";
+export { addGradientsSummaries, clipByGlobalNorm, clipGradientNorms, multiplyGradients } from "./gradient_utils.ts";
+export { GLOBAL_STEP_NAME, getOrCreateGlobalStep } from "./global_step.ts";
+export type { GradAndVar, LearningRate, Optimizer } from "./optimizer.ts";
+export { type Feeds, type TrainData } from "./train_data.ts";
