@@ -174,6 +174,11 @@ export class TrainSession {
     return { loss, summaries };
   }
 
+  /** Ends ONNX Runtime profiling (when enabled) and returns the profile file's name. */
+  endProfiling(): string | undefined {
+    return this.session.endProfiling();
+  }
+
   /** Ends the session and frees device memory. */
   async release(): Promise<void> {
     for (const v of this.state.values()) v.dispose();

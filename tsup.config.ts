@@ -1,0 +1,15 @@
+import { defineConfig } from "tsup";
+
+// ESM + .d.ts for npm users. Runtime packages stay external: onnxruntime-node and
+// onnxruntime-web are loaded only when their backend is chosen.
+export default defineConfig({
+  entry: { mod: "mod.ts", cli: "src/cli/main.ts" },
+  format: ["esm"],
+  target: "es2022",
+  platform: "neutral",
+  dts: { entry: { mod: "mod.ts" } },
+  splitting: true,
+  sourcemap: true,
+  clean: true,
+  external: ["onnxruntime-node", "onnxruntime-web", "onnxruntime-web/webgpu", /^node:/],
+});
