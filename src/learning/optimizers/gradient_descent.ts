@@ -3,11 +3,18 @@
  * @module
  */
 import { assign } from "../../graph/variable.ts";
-import { mul, sub } from "../../ops/binary.ts";
+import { mul, sub } from "../../ops/mod.ts";
 import type { LearningRate, Optimizer } from "../optimizer.ts";
 import { checkKeys, checkLearningRate, makeOptimizer } from "./slots.ts";
 
-/** Options for `gradientDescent`. */
+/**
+ * Options for `gradientDescent`.
+ *
+ * @example
+ * ```ts
+ * const options: GradientDescentOptions = { learningRate: 0.01 };
+ * ```
+ */
 export interface GradientDescentOptions {
   /** A positive number, or a schedule of the global step. */
   learningRate: LearningRate;

@@ -6,11 +6,18 @@
  * @module
  */
 import { assign } from "../../graph/variable.ts";
-import { add, mul, sub } from "../../ops/binary.ts";
+import { add, mul, sub } from "../../ops/mod.ts";
 import type { LearningRate, Optimizer } from "../optimizer.ts";
 import { checkBoolean, checkKeys, checkLearningRate, checkNumber, makeOptimizer, slotFor } from "./slots.ts";
 
-/** Options for `momentum`. */
+/**
+ * Options for `momentum`.
+ *
+ * @example
+ * ```ts
+ * const options: MomentumOptions = { learningRate: 0.01, momentum: 0.9 };
+ * ```
+ */
 export interface MomentumOptions {
   /** A positive number, or a schedule of the global step. */
   learningRate: LearningRate;

@@ -11,7 +11,14 @@ import type { Tensor } from "../../graph/tensor.ts";
 import { type Assignment, constant, type Variable, variable } from "../../graph/variable.ts";
 import type { GradAndVar, LearningRate, Optimizer } from "../optimizer.ts";
 
-/** A variable paired with its (present) gradient. */
+/**
+ * A variable paired with its (present) gradient.
+ *
+ * @example
+ * ```ts
+ * const pair: GradPair = { grad: dw, variable: w };
+ * ```
+ */
 export interface GradPair {
   grad: Tensor;
   variable: Variable;
@@ -27,6 +34,7 @@ export interface GradPair {
  * ```
  */
 export function checkKeys(owner: string, options: object, allowed: readonly string[]): void {
+  if (typeof options !== "object" || options === null) throw new Error(`${owner}: options must be an object, got ${String(options)}`);
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) {
       throw new Error(`${owner}: unknown option ${key} (expected one of ${allowed.join(", ")})`);
@@ -51,7 +59,9 @@ export function checkNumber(
   const inRange = typeof value === "number" && Number.isFinite(value) &&
     (minExclusive ? value > min : value >= min) && (maxExclusive ? value < max : value <= max);
   if (!inRange) {
-    const range = min === 0 && max === Infinity
+    const range = min === -Infinity && max === Infinity
+      ? "a finite number"
+      : min === 0 && max === Infinity
       ? (minExclusive ? "positive" : "non-negative")
       : `in ${minExclusive ? "(" : "["}${min}, ${max}${maxExclusive ? ")" : "]"}`;
     throw new Error(`${owner}: ${key} must be ${range}, got ${String(value)}`);

@@ -1,0 +1,111 @@
+/**
+ * The main job's model: slim's `vgg_16` on 32×32 digits (fc6 'SAME' lets VGG-16
+ * take them), He initialization (slim's Xavier default stalls here), a train graph
+ * and an inference graph that share variable names.
+ * @module
+ */
+import { Graph } from "../graph/graph.ts";
+import { varianceScalingInitializer } from "../graph/initializers.ts";
+import type { Tensor } from "../graph/tensor.ts";
+import { placeholder } from "../graph/variable.ts";
+import { argScope } from "../layers/mod.ts";
+import { createTrainOp, type TrainOp } from "../learning/create_train_op.ts";
+import type { Optimizer } from "../learning/optimizer.ts";
+import { adagrad, adam, gradientDescent, momentum, rmsprop } from "../learning/optimizers/mod.ts";
+import { getTotalLoss, sparseSoftmaxCrossEntropy } from "../losses/mod.ts";
+import { vgg16, vggArgScope } from "../nets/mod.ts";
+import { cast, equal, mul, reduceMax, reduceSum, reshape } from "../ops/mod.ts";
+import { constant } from "../graph/variable.ts";
+import { scalar } from "../summary/summary_ops.ts";
+
+/** Image side and classes of the bundled digits. */
+export const DIGITS = { size: 32, channels: 1, classes: 10 } as const;
+
+/** Optimizer names the CLI accepts. */
+export const OPTIMIZERS = ["adam", "momentum", "sgd", "rmsprop", "adagrad"] as const;
+
+/**
+ * An optimizer by CLI name.
+ *
+ * @example
+ * ```ts
+ * const opt = optimizerByName("adam", 1e-4);
+ * ```
+ */
+export function optimizerByName(name: string, learningRate: number): Optimizer {
+  switch (name) {
+    case "adam":
+      return adam({ learningRate });
+    case "momentum":
+      return momentum({ learningRate, momentum: 0.9 });
+    case "sgd":
+      return gradientDescent({ learningRate });
+    case "rmsprop":
+      return rmsprop({ learningRate });
+    case "adagrad":
+      return adagrad({ learningRate });
+    default:
+      throw new Error(`Unknown optimizer ${name} (choose from ${OPTIMIZERS.join(", ")})`);
+  }
+}
+
+function logits(images: Tensor, isTraining: boolean, weightDecay: number): Tensor {
+  const scope = vggArgScope({ weightDecay, weightsInitializer: varianceScalingInitializer() });
+  const [net] = argScope(scope, () => vgg16(images, { numClasses: DIGITS.classes, isTraining, fcConvPadding: "SAME" }));
+  return net;
+}
+
+/**
+ * The training graph: VGG-16, sparse softmax cross-entropy, weight decay, summaries.
+ *
+ * @example
+ * ```ts
+ * const { trainOp } = buildDigitsTrainGraph({ batchSize: 32, optimizer: adam({ learningRate: 1e-4 }) });
+ * ```
+ */
+export function buildDigitsTrainGraph({ batchSize, optimizer, weightDecay = 0.0005 }: { batchSize: number; optimizer: Optimizer; weightDecay?: number }): {
+  graph: Graph;
+  trainOp: TrainOp;
+} {
+  const graph = new Graph();
+  const trainOp = graph.asDefault(() => {
+    const images = placeholder([batchSize, DIGITS.size, DIGITS.size, DIGITS.channels], "float32", "images");
+    const labels = placeholder([batchSize], "int64", "labels");
+    const net = logits(images, true, weightDecay);
+    sparseSoftmaxCrossEntropy(net, labels);
+    const totalLoss = getTotalLoss();
+    scalar("losses/total_loss", totalLoss);
+    scalar("accuracy/train_batch", correctFraction(net, labels));
+    return createTrainOp(totalLoss, optimizer);
+  });
+  return { graph, trainOp };
+}
+
+/**
+ * The inference graph (dropout off) with a correct-count output for evaluation.
+ *
+ * @example
+ * ```ts
+ * const { logits, correct } = buildDigitsEvalGraph(250);
+ * ```
+ */
+export function buildDigitsEvalGraph(batchSize: number): { graph: Graph; logits: Tensor; correct: Tensor } {
+  const graph = new Graph();
+  return graph.asDefault(() => {
+    const images = placeholder([batchSize, DIGITS.size, DIGITS.size, DIGITS.channels], "float32", "images");
+    const labels = placeholder([batchSize], "int64", "labels");
+    const net = logits(images, false, 0);
+    return { graph, logits: net, correct: mul(correctFraction(net, labels), batchSize) };
+  });
+}
+
+/** Fraction of rows whose label's logit is the row maximum (comparisons only: every EP runs them). */
+function correctFraction(logitsT: Tensor, labels: Tensor): Tensor {
+  const [n, k] = logitsT.shape;
+  const classes = constant(Array.from({ length: k }, (_, i) => i), [1, k], "int64");
+  const onehot = cast(equal(reshape(labels, [n, 1]), classes), "float32");
+  const labelLogit = reduceSum(mul(logitsT, onehot), 1);
+  const hit = cast(equal(labelLogit, reduceMax(logitsT, 1)), "float32");
+  return mul(reduceSum(hit), 1 / n);
+}
+

@@ -1,0 +1,105 @@
+/**
+ * `slimtrain train`: slim's vgg_16 on the bundled real digits, with a progress
+ * bar, TensorBoard logs, checkpoints, resume, and a closing summary table.
+ * @module
+ */
+import { restoreLatest } from "../checkpoint/mod.ts";
+import { Dataset } from "../data/dataset.ts";
+import { loadMnistDigits } from "../data/mnist.ts";
+import { defaultFileSystem } from "../fs/default.ts";
+import { train } from "../learning/train.ts";
+import type { ExecutionProvider } from "../runtime/types.ts";
+import type { FlagSpec } from "./args.ts";
+import { digitsAccuracy } from "./digits_eval.ts";
+import { buildDigitsTrainGraph, OPTIMIZERS, optimizerByName } from "./digits_model.ts";
+import { formatDuration, Progress } from "./progress.ts";
+import { stdout } from "./platform.ts";
+
+/** Flags shared by train, eval and export. */
+export const COMMON_FLAGS: FlagSpec[] = [
+  { name: "logdir", type: "string", default: "logs/vgg16_digits", help: "where checkpoints and TensorBoard events go" },
+  { name: "ep", type: "string", default: "cpu", choices: ["cpu", "webgpu", "cuda", "wasm"], help: "ONNX Runtime execution provider" },
+  { name: "threads", type: "number", help: "CPU threads per op (default: all cores)" },
+  { name: "held-out", type: "number", default: 2000, help: "digits kept out of training for evaluation" },
+];
+
+/** Flags of `slimtrain train`. */
+export const TRAIN_FLAGS: FlagSpec[] = [
+  { name: "steps", type: "number", default: 1000, help: "train until the global step reaches this" },
+  { name: "batch-size", type: "number", default: 32, help: "images per step" },
+  { name: "learning-rate", type: "number", default: 1e-4, help: "optimizer learning rate" },
+  { name: "optimizer", type: "string", default: "adam", choices: OPTIMIZERS, help: "optimizer" },
+  { name: "weight-decay", type: "number", default: 0.0005, help: "L2 weight decay (slim's vgg_arg_scope)" },
+  { name: "seed", type: "number", default: 0, help: "seed for initial weights, data order and dropout" },
+  { name: "fresh", type: "boolean", default: false, help: "delete existing checkpoints in logdir and start over (default: resume)" },
+  { name: "save-summaries-secs", type: "number", default: 30, help: "seconds between TensorBoard summaries" },
+  { name: "save-interval-secs", type: "number", default: 120, help: "seconds between checkpoints" },
+  ...COMMON_FLAGS,
+];
+
+/**
+ * Runs the main job and prints the summary table; returns the held-out accuracy.
+ *
+ * @example
+ * ```ts
+ * await trainCommand({ steps: 20, "batch-size": 8, logdir: "logs/try" });
+ * ```
+ */
+export async function trainCommand(flags: Record<string, unknown>): Promise<number> {
+  const logdir = String(flags.logdir), steps = Number(flags.steps), batchSize = Number(flags["batch-size"]);
+  const seed = Number(flags.seed), ep = flags.ep as ExecutionProvider;
+  if (!(Number.isInteger(steps) && steps > 0)) throw new Error(`--steps must be a positive integer, got ${flags.steps}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`--batch-size must be a positive integer, got ${flags["batch-size"]}`);
+  const fs = await defaultFileSystem();
+  if (flags.fresh) await removeCheckpoints(fs, logdir);
+
+  const digits = await loadMnistDigits({ heldOut: Number(flags["held-out"]), seed });
+  const trainCount = digits.train.labels.shape[0];
+  const { trainOp } = buildDigitsTrainGraph({
+    batchSize, optimizer: optimizerByName(String(flags.optimizer), Number(flags["learning-rate"])), weightDecay: Number(flags["weight-decay"]),
+  });
+  const data = (startStep: number) =>
+    Dataset.fromTensorSlices({ images: digits.train.images, labels: digits.train.labels })
+      .shuffle(trainCount, { seed }).repeat().batch(batchSize, { dropRemainder: true }).skip(startStep).prefetch(2);
+
+  console.log(`slimtrain: training vgg_16 on ${trainCount} real digits (${digits.test.labels.shape[0]} held out), batch ${batchSize}, ${flags.optimizer} lr ${flags["learning-rate"]}, ${ep} EP`);
+  let progress: Progress | undefined;
+  const started = performance.now();
+  let startStep = 0;
+  const finalLoss = await train(trainOp, logdir, {
+    data, numberOfSteps: steps, seed, executionProvider: ep, intraOpNumThreads: flags.threads as number | undefined,
+    saveSummariesSecs: Number(flags["save-summaries-secs"]), saveIntervalSecs: Number(flags["save-interval-secs"]),
+    logEveryNSteps: 0,
+    log: (line) => (progress ? progress.log(line) : console.log(line)),
+    initFn: () => {},
+    onStep: ({ step, loss, secPerStep }) => {
+      if (!progress) {
+        startStep = step - 1;
+        progress = new Progress(stdout, { totalSteps: steps, batchSize, startStep });
+      }
+      progress.update(step, loss, secPerStep);
+    },
+  });
+  progress?.done();
+  const trainSecs = (performance.now() - started) / 1000;
+  const restored = await restoreLatest(fs, logdir);
+  const { accuracy, examples } = await digitsAccuracy(restored!.tensors, digits.test, { executionProvider: ep, intraOpNumThreads: flags.threads as number | undefined });
+  const rows: [string, string][] = [
+    ["steps", `${restored!.globalStep} (${restored!.globalStep - startStep} this run)`],
+    ["time", `${formatDuration(trainSecs)} (${(trainSecs / Math.max(1, restored!.globalStep - startStep)).toFixed(3)} s/step)`],
+    ["final loss", finalLoss.toFixed(4)],
+    ["held-out accuracy", `${(100 * accuracy).toFixed(2)}% of ${examples} digits`],
+    ["checkpoint", restored!.path],
+    ["TensorBoard", `tensorboard --logdir ${logdir}`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  console.log("\n" + rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n"));
+  return accuracy;
+}
+
+async function removeCheckpoints(fs: Awaited<ReturnType<typeof defaultFileSystem>>, logdir: string): Promise<void> {
+  if (!(await fs.stat(logdir))) return;
+  for (const name of await fs.readDir(logdir)) {
+    if (name === "checkpoint" || name.startsWith("model.ckpt-")) await fs.remove(fs.join(logdir, name));
+  }
+}
