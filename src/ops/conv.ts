@@ -91,11 +91,76 @@ function lowerInputGrad(l: Lowering<ConvAttrs & { inputShape: number[] }>): void
   });
 }
 
+/** How the filter gradient is emitted: one GEMM per tap, a batch-as-channels Conv, or chosen per shape. */
+export type FilterGradForm = "auto" | "taps" | "conv";
+let filterGradForm: FilterGradForm = "auto";
+
+/**
+ * Chooses the filter-gradient lowering for graphs compiled from now on (for
+ * benchmarks; "auto" is the measured best).
+ *
+ * @example
+ * ```ts
+ * setFilterGradForm("conv");
+ * ```
+ */
+export function setFilterGradForm(form: FilterGradForm): void {
+  filterGradForm = form;
+}
+
+function lowerFilterGrad(l: Lowering<ConvAttrs & { filterShape: number[] }>): void {
+  const taps = l.attrs.filterShape[2] * l.attrs.filterShape[3];
+  const useTaps = filterGradForm === "taps" || (filterGradForm === "auto" && taps <= 9 && l.attrs.dilations.every((d) => d === 1));
+  if (useTaps) lowerFilterGradTaps(l);
+  else lowerFilterGradConv(l);
+}
+
+/**
+ * dW[:, :, i, j] = Σ_n,p,q dy[n,:,p,q] ⊗ x[n,:,p·s+i-pad,q·s+j-pad]: for each tap, one
+ * GEMM whose reduction runs over batch and space together ([C, NHW] × [NHW, K]),
+ * on channels-last views so every slice is a contiguous matrix.
+ */
+function lowerFilterGradTaps(l: Lowering<ConvAttrs & { filterShape: number[] }>): void {
+  const [x, dy] = l.inputs;
+  const { strides, pads, filterShape } = l.attrs;
+  const [k, c, kh, kw] = filterShape;
+  const [n, , ho, wo] = l.node.inputs[1].shape;
+  const [, , h, w] = l.node.inputs[0].shape;
+  // Pad so every tap's window lies inside; trailing rows beyond the last window are never read.
+  const padded = pads.some((p) => p > 0);
+  const [xp] = padded ? l.emit("Pad", [x, l.int64s([0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])]) : [x];
+  const [xt] = l.emit("Transpose", [xp], { attrs: { perm: [0, 2, 3, 1] } });
+  const [dyt] = l.emit("Transpose", [dy], { attrs: { perm: [0, 2, 3, 1] } });
+  const rows = n * ho * wo;
+  const [dyMat] = l.emit("Reshape", [dyt, l.int64s([rows, k])]);
+  const perTap: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const [sl] = l.emit("Slice", [
+        xt,
+        l.int64s([i, j]),
+        l.int64s([i + (ho - 1) * strides[0] + 1, j + (wo - 1) * strides[1] + 1]),
+        l.int64s([1, 2]),
+        l.int64s(strides),
+      ]);
+      const [mat] = l.emit("Reshape", [sl, l.int64s([rows, c])]);
+      const [g] = l.emit("Gemm", [mat, dyMat], { attrs: { transA: 1 } });
+      const [g3] = l.emit("Reshape", [g, l.int64s([1, c, k])]);
+      perTap.push(g3);
+    }
+  }
+  void h; void w;
+  const [stacked] = perTap.length > 1 ? l.emit("Concat", perTap, { attrs: { axis: 0 } }) : [perTap[0]];
+  // [kh·kw, C, K] is the filter in TF's HWIO layout; ONNX wants [K, C, kh, kw].
+  const [hwio] = l.emit("Reshape", [stacked, l.int64s([kh, kw, c, k])]);
+  l.emit("Transpose", [hwio], { outputs: l.outputs, attrs: { perm: [3, 2, 0, 1] } });
+}
+
 /**
  * dW[k,c,i,j] = Σ_n,p,q dy[n,k,p,q] · x[n,c,p·s+i·d-pad]: a convolution of x (batch and
  * channels swapped) with dy (likewise) as the filter, dilated by the forward stride.
  */
-function lowerFilterGrad(l: Lowering<ConvAttrs & { filterShape: number[] }>): void {
+function lowerFilterGradConv(l: Lowering<ConvAttrs & { filterShape: number[] }>): void {
   const [x, dy] = l.inputs;
   const { strides, pads, dilations, filterShape } = l.attrs;
   const xShape = l.node.inputs[0].shape, dyShape = l.node.inputs[1].shape;
