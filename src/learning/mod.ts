@@ -17,3 +17,12 @@ export { addGradientsSummaries, clipByGlobalNorm, clipGradientNorms, multiplyGra
 export { GLOBAL_STEP_NAME, getOrCreateGlobalStep } from "./global_step.ts";
 export type { GradAndVar, LearningRate, Optimizer } from "./optimizer.ts";
 export { type Feeds, type TrainData } from "./train_data.ts";
+export * from "./schedules.ts";
+export {
+  assignFromCheckpointFn, type AssignContext, type AssignFromCheckpointOptions, getVariablesToRestore, type RestoreFilter,
+} from "./fine_tune.ts";
+export { evaluateOnce, type EvaluateOnceOptions, evaluationLoop, type EvaluationLoopOptions } from "./evaluation.ts";
+export { type EvalData, EvalSession, type EvalSessionOptions } from "./eval_session.ts";
+export {
+  compileInferenceModel, exportInferenceModel, exportInferenceModelFromValues, type ExportOptions, type InferenceInput,
+} from "./export.ts";
