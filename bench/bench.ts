@@ -22,10 +22,21 @@ const threads = arg("threads", String(cpus().length));
 const stepsOverride = arg("steps", "");
 const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
-function runJson(cmd: string, args: string[]): Record<string, unknown> | { error: string } {
+/** A worker's JSON line (ms_per_step, peak_rss_mb, engine, compile_ms, ...) or why it failed. */
+interface Measured {
+  error?: string;
+  engine: string;
+  ms_per_step: number;
+  peak_rss_mb: number;
+  compile_ms: number;
+}
+
+function runJson(cmd: string, args: string[]): Measured {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 26 });
   const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
-  if (r.status !== 0 || !line) return { error: (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | ") };
+  if (r.status !== 0 || !line) {
+    return { error: (r.stderr || r.stdout).trim().split("\n").slice(-3).join(" | "), engine: cmd, ms_per_step: NaN, peak_rss_mb: NaN, compile_ms: NaN };
+  }
   return JSON.parse(line);
 }
 
@@ -40,7 +51,7 @@ function ensureTorch(): boolean {
 const tsx = "node_modules/.bin/tsx";
 const haveTorch = ensureTorch();
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; threads ${threads}; ${new Date().toISOString()}`);
-const peak = runJson(tsx, ["bench/gemm_peak.ts", "--threads", threads]) as { gflops?: number; n?: number; ms?: number };
+const peak = runJson(tsx, ["bench/gemm_peak.ts", "--threads", threads]) as unknown as { gflops?: number; n?: number; ms?: number };
 console.log(`fp32 peak through ONNX Runtime (MatMul ${peak.n}^3): ${peak.gflops?.toFixed(1)} GFLOP/s`);
 
 const rows: string[][] = [];
@@ -50,11 +61,11 @@ for (const key of configs) {
   const steps = stepsOverride || String(c.steps);
   const common = ["--batch", `${c.batch}`, "--size", `${c.size}`, "--channels", `${c.channels}`, "--classes", `${c.classes}`,
     "--fc-padding", c.fcPadding, "--steps", steps, "--warmup", `${c.warmup}`, "--threads", threads];
-  const ours = runJson(tsx, ["bench/step_worker.ts", ...common, "--ep", ep]) as Record<string, number & string>;
-  const theirs = haveTorch ? runJson(python, ["bench/torch_step.py", ...common, "--device", torchDevice]) as Record<string, number & string> : { error: "not run" };
+  const ours = runJson(tsx, ["bench/step_worker.ts", ...common, "--ep", ep]);
+  const theirs = haveTorch ? runJson(python, ["bench/torch_step.py", ...common, "--device", torchDevice]) : { ...ours, error: "not run" };
   // VGG-16 training ≈ 3 × forward MACs × 2 FLOP; forward MACs scale with the image area (15.5 G at 224²).
   const flopPerImage = 3 * 15.5e9 * 2 * (c.size / 224) ** 2;
-  const fmt = (r: Record<string, number & string>) => r.error ? [`error: ${r.error}`, "", "", "", ""] : [
+  const fmt = (r: Measured) => r.error ? [`error: ${r.error}`, "", "", "", ""] : [
     r.ms_per_step.toFixed(1), (c.batch / (r.ms_per_step / 1000)).toFixed(1),
     ((flopPerImage * c.batch) / (r.ms_per_step / 1000) / 1e9).toFixed(0), r.peak_rss_mb.toFixed(0), r.engine,
   ];

@@ -19,3 +19,4 @@ export { convertChannels, decodeImage, type ImageOptions, prepareImage, resizeBi
 export { type ImageFolder, loadImageFolder } from "./image_folder.ts";
 export { loadMnistDigits, type MnistDigits, type MnistOptions, type MnistSplit } from "./mnist.ts";
 export { type ImageExample, tfrecordDataset } from "./tfrecord_dataset.ts";
+export { inputs, type InputsOptions, type DatasetWithSpec } from "./inputs.ts";
