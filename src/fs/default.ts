@@ -13,8 +13,22 @@ export function hasNodeFs(): boolean {
 }
 
 /**
- * The default file system: local files on Node.js, Deno and Bun; in a browser,
- * callers pass their own (for example an Origin Private File System adapter).
+ * True where the Origin Private File System is available (browsers, on https:// or localhost pages).
+ *
+ * @example
+ * ```ts
+ * if (!hasOpfs()) console.warn("Checkpoints will not persist: no OPFS here");
+ * ```
+ */
+export function hasOpfs(): boolean {
+  const g = globalThis as { navigator?: { storage?: { getDirectory?: unknown } } };
+  return typeof g.navigator?.storage?.getDirectory === "function";
+}
+
+/**
+ * The default file system: local files on Node.js, Deno and Bun; the Origin
+ * Private File System in a browser. The `node:fs` check comes first so a server
+ * runtime that grows `navigator.storage` keeps writing real files.
  *
  * @example
  * ```ts
@@ -26,7 +40,11 @@ export function defaultFileSystem(): Promise<FileSystem> {
   if (!cached) {
     cached = hasNodeFs()
       ? import("./node_fs.ts").then((m) => new m.NodeFileSystem())
-      : Promise.reject(new Error("No default file system in this runtime: pass { fs } (for example an OPFS adapter)"));
+      : hasOpfs()
+      ? import("./opfs_fs.ts").then((m) => new m.OpfsFileSystem())
+      : Promise.reject(
+        new Error("No default file system in this runtime: no node:fs and no Origin Private File System (an insecure http:// page?); pass { fs }"),
+      );
   }
   return cached;
 }

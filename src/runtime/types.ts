@@ -23,6 +23,12 @@ export interface RuntimeOptions {
   allowCpuFallback?: boolean;
   /** Write ONNX Runtime's per-node profile (JSON) with this file prefix. */
   profileFilePrefix?: string;
+  /**
+   * onnxruntime-web only: where its .wasm/.mjs runtime files are served, as an
+   * absolute URL ending in "/" (a relative one resolves against onnxruntime-web's own
+   * module URL, not the page). Default: next to onnxruntime-web's module.
+   */
+  wasmPaths?: string;
 }
 
 /** A tensor owned by the runtime: in host memory, or in device memory on a GPU provider. */

@@ -1,0 +1,289 @@
+/**
+ * The file-system adapter for browsers: the Origin Private File System
+ * (`navigator.storage.getDirectory()`), a per-origin sandbox that persists across
+ * reloads. Paths are "/"-separated and relative to the OPFS root (or to the
+ * directory handle passed in); nested directories are real OPFS directories.
+ * @module
+ */
+import type { AppendHandle, FileInfo, FileSystem } from "./types.ts";
+
+// lib.dom lacks `move()` (Chromium 110+, Safari 16.4+, Firefox 111+ on OPFS) and the
+// async iterators (they live in lib "DOM.AsyncIterable"), so the parts used are typed here.
+interface MovableFileHandle extends FileSystemFileHandle {
+  move?(newName: string): Promise<void>;
+}
+interface IterableDirectoryHandle extends FileSystemDirectoryHandle {
+  keys(): AsyncIterableIterator<string>;
+}
+interface LockManagerLike {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+let tmpCounter = 0;
+
+/**
+ * Files in the Origin Private File System.
+ *
+ * @example
+ * ```ts
+ * const fs = new OpfsFileSystem();
+ * await fs.mkdirp("runs/1");
+ * await fs.writeFileAtomic(fs.join("runs/1", "notes.txt"), new TextEncoder().encode("hi"));
+ * ```
+ */
+export class OpfsFileSystem implements FileSystem {
+  private rootHandle: Promise<FileSystemDirectoryHandle> | undefined;
+  private canMove = true;
+
+  /** `root` defaults to the origin's OPFS root; pass a subdirectory handle to confine the adapter to it. */
+  constructor(private readonly root?: FileSystemDirectoryHandle) {}
+
+  join(...parts: string[]): string {
+    return parts.filter((p) => p !== "").join("/").replace(/\/+/g, "/");
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    try {
+      const file = await (await this.fileHandle(path, false)).getFile();
+      return new Uint8Array(await file.arrayBuffer());
+    } catch (err) {
+      throw describeError(err, `Cannot read ${path}`);
+    }
+  }
+
+  /**
+   * Writes `path.tmp-*` beside the target, then `move()`s it over the target.
+   * The guarantee, honestly stated: OPFS has no fsync, so durability across a
+   * browser crash is whatever the browser gives; what holds is that readers never
+   * see a partial file, because a writable stream's data only lands when the stream
+   * closes (the spec's rule; Chromium writes a `.crswap` file and renames it) and
+   * `move()` replaces the target in one step (Chromium overwrites an existing
+   * target). Where `move()` is missing, or will not replace an existing file, the
+   * target is written through one writable stream directly: the same close-time
+   * swap, under the target's own name.
+   */
+  async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+    const { dir, name } = await this.parent(path, `Cannot write ${path}`);
+    if (this.canMove && typeof (globalThis as { FileSystemFileHandle?: { prototype: MovableFileHandle } }).FileSystemFileHandle?.prototype.move === "function") {
+      const tmpName = `${name}.tmp-${Date.now()}-${tmpCounter++}`;
+      let written = false;
+      try {
+        const tmp = (await dir.getFileHandle(tmpName, { create: true })) as MovableFileHandle;
+        await writeWhole(tmp, data);
+        written = true;
+        await tmp.move!(name);
+        return;
+      } catch (err) {
+        await dir.removeEntry(tmpName).catch(() => {});
+        if (!written) throw describeError(err, `Cannot write ${path}`);
+        // A browser whose move() will not replace an existing file: use the direct form from now on.
+        this.canMove = false;
+      }
+    }
+    try {
+      await writeWhole(await dir.getFileHandle(name, { create: true }), data);
+    } catch (err) {
+      throw describeError(err, `Cannot write ${path}`);
+    }
+  }
+
+  /**
+   * Appends through `createWritable({ keepExistingData: true })` seeked to the end.
+   * Written bytes become visible only when that stream closes, so `sync()` closes it
+   * and the next write opens a fresh one. (Each open copies the file into the
+   * browser's swap file: fine for event files flushed every few seconds; a hot
+   * append path would want `createSyncAccessHandle`, which only workers have.)
+   */
+  async openAppend(path: string): Promise<AppendHandle> {
+    let handle: FileSystemFileHandle;
+    try {
+      handle = await this.fileHandle(path, true);
+    } catch (err) {
+      throw describeError(err, `Cannot open ${path} for appending`);
+    }
+    let stream: FileSystemWritableFileStream | undefined;
+    // Chained so overlapping calls append in call order.
+    let queue: Promise<void> = Promise.resolve();
+    const enqueue = (what: string, fn: () => Promise<void>) => {
+      const run = queue.then(fn).catch((err) => {
+        throw describeError(err, `Cannot ${what} ${path}`);
+      });
+      queue = run.catch(() => {});
+      return run;
+    };
+    const commit = async () => {
+      const s = stream;
+      stream = undefined;
+      await s?.close();
+    };
+    return {
+      write: (data) =>
+        enqueue("append to", async () => {
+          if (!stream) {
+            const size = (await handle.getFile()).size;
+            stream = await handle.createWritable({ keepExistingData: true });
+            await stream.seek(size);
+          }
+          await stream.write(data as Uint8Array<ArrayBuffer>);
+        }),
+      sync: () => enqueue("sync", commit),
+      close: () => enqueue("close", commit),
+    };
+  }
+
+  async stat(path: string): Promise<FileInfo | null> {
+    const parts = split(path);
+    if (parts.length === 0) return { size: 0, isFile: false, isDirectory: true, mtimeMs: 0 };
+    let dir: FileSystemDirectoryHandle;
+    try {
+      dir = await this.dirHandle(parts.slice(0, -1), false);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw describeError(err, `Cannot stat ${path}`);
+    }
+    const name = parts[parts.length - 1];
+    try {
+      const file = await (await dir.getFileHandle(name)).getFile();
+      return { size: file.size, isFile: true, isDirectory: false, mtimeMs: file.lastModified };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      if (!isTypeMismatch(err)) throw describeError(err, `Cannot stat ${path}`);
+    }
+    await dir.getDirectoryHandle(name);
+    return { size: 0, isFile: false, isDirectory: true, mtimeMs: 0 };
+  }
+
+  async mkdirp(path: string): Promise<void> {
+    let dir = await this.rootDir();
+    const done: string[] = [];
+    for (const part of split(path)) {
+      done.push(part);
+      try {
+        dir = await dir.getDirectoryHandle(part, { create: true });
+      } catch (err) {
+        if (isTypeMismatch(err)) throw new Error(`Cannot create directory ${path}: ${done.join("/")} is a file`, { cause: err });
+        throw describeError(err, `Cannot create directory ${path}`);
+      }
+    }
+  }
+
+  async readDir(path: string): Promise<string[]> {
+    try {
+      const dir = (await this.dirHandle(split(path), false)) as IterableDirectoryHandle;
+      const names: string[] = [];
+      for await (const name of dir.keys()) names.push(name);
+      return names.sort();
+    } catch (err) {
+      throw describeError(err, `Cannot list directory ${path}`);
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    const parts = split(path);
+    if (parts.length === 0) throw new Error(`Cannot remove ${path}: the path names the root directory`);
+    try {
+      const dir = await this.dirHandle(parts.slice(0, -1), false);
+      await dir.removeEntry(parts[parts.length - 1]);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw describeError(err, `Cannot remove ${path}`);
+    }
+  }
+
+  /**
+   * OPFS has no create-if-absent, so the check and the create run under a Web Lock
+   * named after the path: exclusive among tabs and workers of this origin that use
+   * this adapter (code writing the same OPFS files by other means is not covered).
+   */
+  async createExclusive(path: string, data: Uint8Array): Promise<boolean> {
+    const attempt = async () => {
+      if (await this.stat(path)) return false;
+      await this.writeFileAtomic(path, data);
+      return true;
+    };
+    const locks = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator?.locks;
+    return locks ? await locks.request(`slimtrain-opfs:${norm(path)}`, attempt) : await attempt();
+  }
+
+  private rootDir(): Promise<FileSystemDirectoryHandle> {
+    if (!this.rootHandle) {
+      const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage;
+      this.rootHandle = this.root
+        ? Promise.resolve(this.root)
+        : storage?.getDirectory
+        ? storage.getDirectory()
+        : Promise.reject(new Error("OpfsFileSystem: this runtime has no Origin Private File System (navigator.storage.getDirectory)"));
+    }
+    return this.rootHandle;
+  }
+
+  private async dirHandle(parts: string[], create: boolean): Promise<FileSystemDirectoryHandle> {
+    let dir = await this.rootDir();
+    for (const part of parts) dir = await dir.getDirectoryHandle(part, { create });
+    return dir;
+  }
+
+  /** The parent directory must already exist, as on a disk (`mkdirp` first). */
+  private async parent(path: string, what: string): Promise<{ dir: FileSystemDirectoryHandle; name: string }> {
+    const parts = split(path);
+    if (parts.length === 0) throw new Error(`${what}: the path names the root directory`);
+    try {
+      return { dir: await this.dirHandle(parts.slice(0, -1), false), name: parts[parts.length - 1] };
+    } catch (err) {
+      throw describeError(err, what);
+    }
+  }
+
+  private async fileHandle(path: string, create: boolean): Promise<FileSystemFileHandle> {
+    const parts = split(path);
+    if (parts.length === 0) throw new Error(`${path || "The root"} is a directory`);
+    const dir = await this.dirHandle(parts.slice(0, -1), false);
+    return await dir.getFileHandle(parts[parts.length - 1], { create });
+  }
+}
+
+/** One writable stream: its data replaces the file's only when it closes. */
+async function writeWhole(handle: FileSystemFileHandle, data: Uint8Array): Promise<void> {
+  const stream = await handle.createWritable();
+  try {
+    await stream.write(data as Uint8Array<ArrayBuffer>);
+    await stream.close();
+  } catch (err) {
+    await stream.abort().catch(() => {});
+    throw err;
+  }
+}
+
+function norm(path: string): string {
+  return split(path).join("/");
+}
+
+/** OPFS names cannot contain "/", and "." / ".." mean nothing there. */
+function split(path: string): string[] {
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw new Error(`OpfsFileSystem: ".." is not supported in paths (got ${path})`);
+  return parts;
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as { name?: string }).name === "NotFoundError";
+}
+
+function isTypeMismatch(err: unknown): boolean {
+  return (err as { name?: string }).name === "TypeMismatchError";
+}
+
+function describeError(err: unknown, what: string): Error {
+  if (err instanceof Error && err.message.startsWith(what)) return err;
+  const name = (err as { name?: string }).name;
+  const reason = name === "NotFoundError"
+    ? "no such file or directory"
+    : name === "TypeMismatchError"
+    ? "a path component is a file where a directory is needed, or the reverse"
+    : name === "QuotaExceededError"
+    ? "the origin's storage quota is exceeded"
+    : name === "NoModificationAllowedError"
+    ? "the file is locked by another writer (a sync access handle or another tab)"
+    : (err as Error).message ?? String(err);
+  return new Error(`${what}: ${reason}`, { cause: err });
+}
