@@ -1,0 +1,451 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { assert, assertClose, assertEquals, assertThrows, randomArray, rng, test } from "../../test/harness.ts";
+import { Graph } from "../graph/graph.ts";
+import { numElements } from "../graph/host_tensor.ts";
+import type { Node, Tensor } from "../graph/tensor.ts";
+import { constant, placeholder, variable } from "../graph/variable.ts";
+import { makeModel, makeNode, makeValueInfo } from "../onnx/builder.ts";
+import { compileModel } from "../onnx/compile.ts";
+import {
+  abs, add, apply, biasAddNCHW, broadcastTo, cast, concat, conv2dNCHW, cos, div, dropout, exp, expandDims, floor, identity,
+  l2Loss, log, logSoftmax, matmul, maximum, maxPool2dNCHW, minimum, mul, neg, pad, pow, reciprocal, reduceMax, reduceMean,
+  reduceSum, relu, reshape, sigmoid, sigmoidCrossEntropyWithLogits, sin, slice, softmax, softmaxCrossEntropyWithLogits,
+  softplus, sqrt, squeeze, stopGradient, sub, tanh, transpose, where,
+} from "../ops/mod.ts";
+import { getOp, registerOp } from "../ops/registry.ts";
+import { evaluate } from "../runtime/evaluate.ts";
+import { buildGradientCheck, checkGradients, type CheckGradientsOptions, type GradientCheckInput } from "./check_grads.ts";
+import { gradients } from "./gradients.ts";
+
+// ---- Inputs. Every case draws its own seeded values; none are zeros. ----
+
+let nextSeed = 1;
+/** Uniform in [lo, hi). */
+const u = (shape: number[], lo = -1, hi = 1): GradientCheckInput => ({ shape, data: randomArray(numElements(shape), nextSeed++, lo, hi) });
+/** Positive, for Log, Sqrt, Pow's base and divisors. */
+const pos = (shape: number[]): GradientCheckInput => u(shape, 0.5, 2);
+/** |x| >= 0.2, so Relu/Abs/sign kinks stay far beyond eps. */
+const away = (shape: number[]): GradientCheckInput => {
+  const x = u(shape);
+  x.data = (x.data as Float32Array).map((v) => Math.sign(v) * (0.2 + 0.8 * Math.abs(v)));
+  return x;
+};
+/**
+ * Values drawn jointly for several tensors from a shuffled, jittered grid over
+ * [lo, hi): no two are within half a grid step (far more than eps), so max, min and
+ * pooling have no ties and no eps step changes a winner.
+ */
+const distinct = (shapes: number[][], lo = -2, hi = 2): GradientCheckInput[] => {
+  const total = shapes.reduce((n, s) => n + numElements(s), 0);
+  const r = rng(nextSeed++);
+  const step = (hi - lo) / total;
+  const grid = Array.from({ length: total }, (_, k) => lo + step * (k + 0.5 + 0.4 * (r() - 0.5)));
+  for (let i = grid.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [grid[i], grid[j]] = [grid[j], grid[i]];
+  }
+  let at = 0;
+  return shapes.map((shape) => {
+    const data = Float32Array.from(grid.slice(at, at + numElements(shape)));
+    at += data.length;
+    return { shape, data };
+  });
+};
+/** A bool constant mask with both values present. */
+const mask = (shape: number[]): Tensor => {
+  const r = rng(nextSeed++);
+  const bits = Array.from({ length: numElements(shape) }, (_, k) => (k < 2 ? k : r() < 0.5 ? 1 : 0));
+  return constant(bits, shape, "bool");
+};
+/** A one-hot constant of [batch, classes]. */
+const oneHot = (batch: number, classes: number): Tensor => {
+  const r = rng(nextSeed++);
+  const data = new Array(batch * classes).fill(0);
+  for (let b = 0; b < batch; b++) data[b * classes + Math.floor(r() * classes)] = 1;
+  return constant(data, [batch, classes]);
+};
+
+// ---- The table: one case per line. ----
+
+interface Case {
+  name: string;
+  build: (...xs: Tensor[]) => Tensor;
+  inputs: GradientCheckInput[];
+  options?: CheckGradientsOptions;
+}
+const cases: Case[] = [];
+const c = (name: string, build: Case["build"], inputs: GradientCheckInput[], options?: CheckGradientsOptions) =>
+  void cases.push({ name, build, inputs, options });
+
+// Broadcasting both ways: the engine sums each input's gradient back to its shape.
+const BROADCASTS: [string, number[], number[]][] = [
+  ["[2,3] with [2,3]", [2, 3], [2, 3]],
+  ["[2,3] with [3]", [2, 3], [3]],
+  ["[3] with [2,3]", [3], [2, 3]],
+  ["[2,1] with [1,3]", [2, 1], [1, 3]],
+  ["[2,3] with scalar", [2, 3], []],
+  ["scalar with [2,3]", [], [2, 3]],
+];
+for (const [shapes, a, b] of BROADCASTS) {
+  c(`add ${shapes}`, add, [u(a), u(b)]);
+  c(`sub ${shapes}`, sub, [u(a), u(b)]);
+  c(`mul ${shapes}`, mul, [u(a), u(b)]);
+  c(`div ${shapes}`, div, [u(a), away(b)]);
+  c(`pow ${shapes}`, pow, [pos(a), u(b, -1.5, 1.5)]);
+  c(`maximum ${shapes}`, maximum, distinct([a, b]));
+  c(`minimum ${shapes}`, minimum, distinct([a, b]));
+}
+
+c("neg", neg, [u([2, 3])]);
+c("exp", exp, [u([2, 3])]);
+c("log", log, [pos([2, 3])]);
+c("sqrt", sqrt, [pos([2, 3])]);
+c("reciprocal", reciprocal, [away([2, 3])]);
+c("relu", relu, [away([3, 4])]);
+c("abs", abs, [away([3, 4])]);
+c("sigmoid", sigmoid, [u([2, 3], -3, 3)]);
+c("tanh", tanh, [u([2, 3], -2, 2)]);
+c("sin", sin, [u([2, 3], -3, 3)]);
+c("cos", cos, [u([2, 3], -3, 3)]);
+c("identity", (x) => identity(x), [u([2, 3])]);
+c("cast float32 to float32", (x) => cast(x, "float32"), [u([2, 3])]);
+c("where [2,3] ? [2,3] : [3]", (a, b) => where(mask([2, 3]), a, b), [u([2, 3]), u([3])]);
+c("where [2,1] ? [1,3] : scalar", (a, b) => where(mask([2, 1]), a, b), [u([1, 3]), u([])]);
+c("x * x + x (one tensor used three times)", (x) => add(mul(x, x), x), [u([2, 3])]);
+
+c("reduceSum axis 1", (x) => reduceSum(x, 1), [u([2, 3, 4])]);
+c("reduceSum axes [0, 2] keepDims", (x) => reduceSum(x, [0, 2], true), [u([2, 3, 4])]);
+c("reduceSum all", (x) => reduceSum(x), [u([2, 3, 4])]);
+c("reduceMean axis -1", (x) => reduceMean(x, -1), [u([2, 3, 4])]);
+c("reduceMean axes [1, 2] keepDims", (x) => reduceMean(x, [1, 2], true), [u([2, 3, 4])]);
+c("reduceMean all", (x) => reduceMean(x), [u([2, 3, 4])]);
+c("reduceMax axis 1", (x) => reduceMax(x, 1), distinct([[2, 3, 4]]));
+c("reduceMax axes [0, 2] keepDims", (x) => reduceMax(x, [0, 2], true), distinct([[2, 3, 4]]));
+c("reduceMax all", (x) => reduceMax(x), distinct([[2, 3, 4]]));
+
+c("reshape [2,3,4] to [4,6]", (x) => reshape(x, [4, 6]), [u([2, 3, 4])]);
+c("reshape [2,3,4] to [-1,2]", (x) => reshape(x, [-1, 2]), [u([2, 3, 4])]);
+c("transpose [2,0,1]", (x) => transpose(x, [2, 0, 1]), [u([2, 3, 4])]);
+c("transpose 2-D", (x) => transpose(x), [u([2, 3])]);
+c("slice", (x) => slice(x, [1, 0, 2], [2, -1, 2]), [u([3, 4, 5])]);
+c("pad", (x) => pad(x, [1, 0, 2], [0, 2, 1]), [u([2, 3, 2])]);
+c("concat axis 1", (a, b, d) => concat([a, b, d], 1), [u([2, 1]), u([2, 3]), u([2, 2])]);
+c("concat axis -1", (a, b) => concat([a, b], -1), [u([2, 3, 2]), u([2, 3, 1])]);
+c("concat axis 0", (a, b) => concat([a, b], 0), [u([1, 3]), u([2, 3])]);
+c("broadcastTo [3] to [2,3]", (x) => broadcastTo(x, [2, 3]), [u([3])]);
+c("broadcastTo [2,1] to [3,2,4]", (x) => broadcastTo(x, [3, 2, 4]), [u([2, 1])]);
+c("squeeze all", (x) => squeeze(x), [u([2, 1, 3, 1])]);
+c("squeeze axis 1", (x) => squeeze(x, [1]), [u([2, 1, 3, 1])]);
+c("expandDims 1", (x) => expandDims(x, 1), [u([2, 3])]);
+c("expandDims -1", (x) => expandDims(x, -1), [u([2, 3])]);
+
+c("matmul 2-D", matmul, [u([2, 3]), u([3, 4])]);
+c("matmul batched with a broadcast matrix", matmul, [u([2, 2, 3]), u([3, 4])]);
+c("matmul 2-D times batched", matmul, [u([2, 3]), u([2, 3, 4])]);
+c("matmul batched, batches broadcast both ways", matmul, [u([2, 1, 2, 3]), u([3, 3, 2])]);
+
+const conv = (x: number[], w: number[], options: Parameters<typeof conv2dNCHW>[2]): [Case["build"], GradientCheckInput[]] =>
+  [(a, b) => conv2dNCHW(a, b, options), [{ ...u(x), name: "x" }, { ...u(w), name: "w" }]];
+c("conv2d SAME stride 1", ...conv([2, 2, 5, 5], [3, 2, 3, 3], { padding: "SAME" }));
+c("conv2d VALID stride 1", ...conv([1, 2, 6, 5], [3, 2, 3, 3], { padding: "VALID" }));
+c("conv2d SAME stride 2 (pads bottom/right only)", ...conv([1, 2, 6, 6], [2, 2, 3, 3], { padding: "SAME", strides: [2, 2] }));
+c("conv2d SAME stride 2, odd size", ...conv([1, 2, 7, 7], [2, 2, 3, 3], { padding: "SAME", strides: [2, 2] }));
+c("conv2d VALID stride 2, odd size leaves a row and column", ...conv([1, 2, 7, 7], [2, 2, 2, 2], { padding: "VALID", strides: [2, 2] }));
+c("conv2d VALID stride 2, 3x3 leaves a column", ...conv([2, 1, 7, 8], [2, 1, 3, 3], { padding: "VALID", strides: [2, 2] }));
+c("conv2d explicit asymmetric pads stride 1", ...conv([1, 2, 5, 6], [2, 2, 3, 3], { padding: [1, 0, 2, 1] }));
+c("conv2d explicit asymmetric pads stride 2", ...conv([1, 2, 6, 7], [2, 2, 3, 3], { padding: [0, 2, 1, 0], strides: [2, 2] }));
+c("conv2d stride 2, bottom pad partly unused", ...conv([1, 2, 6, 6], [2, 2, 3, 3], { padding: [0, 0, 2, 2], strides: [2, 2] }));
+c("conv2d pads wider than the kernel", ...conv([1, 1, 4, 4], [2, 1, 2, 2], { padding: [2, 0, 1, 3] }));
+c("conv2d dilation 2 SAME", ...conv([1, 2, 7, 7], [2, 2, 3, 3], { padding: "SAME", dilations: [2, 2] }));
+c("conv2d dilation 2 VALID stride 2", ...conv([1, 2, 9, 8], [2, 2, 3, 3], { padding: "VALID", dilations: [2, 2], strides: [2, 2] }));
+c("conv2d dilation [2, 1], asymmetric pads", ...conv([1, 2, 5, 6], [2, 2, 2, 3], { padding: [0, 1, 2, 1], dilations: [2, 1] }));
+c("conv2d strides [1, 2] with dilations [2, 1]", ...conv([1, 2, 7, 8], [2, 2, 3, 2], { padding: "SAME", strides: [1, 2], dilations: [2, 1] }));
+c("conv2d 1x1", ...conv([2, 3, 4, 4], [2, 3, 1, 1], { padding: "VALID" }));
+c("conv2d 1x1 stride 2, even size", ...conv([1, 3, 6, 6], [2, 3, 1, 1], { padding: "SAME", strides: [2, 2] }));
+c("conv2d 3x2 kernel, strides [2, 1]", ...conv([1, 2, 7, 5], [2, 2, 3, 2], { padding: "SAME", strides: [2, 1] }));
+
+c("maxPool 2x2 stride 2, tiled", (x) => maxPool2dNCHW(x, [2, 2]), distinct([[2, 2, 4, 6]], -3, 3));
+c("maxPool 2x2 stride 2 VALID, odd size", (x) => maxPool2dNCHW(x, [2, 2]), distinct([[1, 2, 5, 7]], -3, 3));
+c("maxPool 3x3 stride 2, overlapping (scatter)", (x) => maxPool2dNCHW(x, [3, 3], { strides: [2, 2] }), distinct([[2, 2, 7, 7]], -4, 4));
+c("maxPool 2x2 stride 2 SAME, odd size", (x) => maxPool2dNCHW(x, [2, 2], { padding: "SAME" }), distinct([[1, 2, 5, 5]], -3, 3));
+c("maxPool 2x3 stride [2, 3], tiled", (x) => maxPool2dNCHW(x, [2, 3], { strides: [2, 3] }), distinct([[1, 2, 4, 7]], -3, 3));
+c("maxPool 3x2 stride [1, 2] SAME", (x) => maxPool2dNCHW(x, [3, 2], { strides: [1, 2], padding: "SAME" }), distinct([[1, 2, 4, 5]], -3, 3));
+c("maxPool 3x3 stride 1 SAME", (x) => maxPool2dNCHW(x, [3, 3], { strides: [1, 1], padding: "SAME" }), distinct([[1, 2, 4, 5]], -3, 3));
+
+c("biasAddNCHW 4-D", (x, b) => biasAddNCHW(x, b), [u([2, 3, 2, 2]), u([3])]);
+c("biasAddNCHW 2-D", (x, b) => biasAddNCHW(x, b), [u([2, 3]), u([3])]);
+c("logSoftmax last axis", (x) => logSoftmax(x), [u([2, 5], -2, 2)]);
+c("logSoftmax axis 0", (x) => logSoftmax(x, 0), [u([3, 4], -2, 2)]);
+c("softmax last axis", (x) => softmax(x), [u([2, 5], -2, 2)]);
+c("softmax axis 1 of 3-D", (x) => softmax(x, 1), [u([2, 3, 2], -2, 2)]);
+c("softmaxCrossEntropyWithLogits", softmaxCrossEntropyWithLogits, [u([3, 4], -2, 2), u([3, 4], 0.1, 1)]);
+c("sigmoidCrossEntropyWithLogits", sigmoidCrossEntropyWithLogits, [away([3, 4]), u([3, 4], 0.1, 0.9)]);
+c("l2Loss", (x) => l2Loss(x), [u([3, 4])]);
+c("softplus", (x) => softplus(x), [away([3, 4])]);
+c("dropout keep 0.5", (x) => dropout(x, 0.5), [u([4, 5])], { noiseStep: 3 });
+c("dropout keep 0.8 inside tanh", (x) => tanh(mul(dropout(x, 0.8), x)), [u([4, 5])], { noiseStep: 7 });
+c("small net: conv, bias, tanh, matmul, softmax cross-entropy", (x, w, b, fc) => {
+  const h = tanh(biasAddNCHW(conv2dNCHW(x, w, { strides: [2, 2] }), b));
+  return reduceMean(softmaxCrossEntropyWithLogits(matmul(reshape(h, [2, -1]), fc), oneHot(2, 3)));
+}, [u([2, 2, 4, 4]), u([3, 2, 3, 3]), u([3]), u([12, 3])]);
+
+for (const k of cases) {
+  test(`gradient of ${k.name} matches finite differences`, async () => {
+    await checkGradients(k.build, k.inputs, { name: k.name, ...k.options });
+  });
+}
+
+// ---- Coverage: every registered differentiable op is in the table. ----
+
+const OPS_DIR = fileURLToPath(new URL("../ops/", import.meta.url));
+const SOURCE_OPS = new Set(["Placeholder", "Variable", "Const"]);
+
+/** Every op type registered by src/ops: quoted capitalised names there that the registry knows. */
+function registeredOps(): string[] {
+  const names = new Set<string>();
+  for (const file of readdirSync(OPS_DIR).filter((f) => f.endsWith(".ts"))) {
+    for (const m of readFileSync(join(OPS_DIR, file), "utf8").matchAll(/"([A-Z][A-Za-z0-9]*)"/g)) names.add(m[1]);
+  }
+  return [...names].filter((n) => {
+    try {
+      getOp(n);
+      return true;
+    } catch {
+      return false;
+    }
+  }).sort();
+}
+
+function isDifferentiable(type: string): boolean {
+  const def = getOp(type);
+  return def.differentiable !== false && def.grad !== undefined;
+}
+
+/** The op types of the nodes `t` depends on. */
+function opsBehind(t: Tensor, into: Set<string>): void {
+  const seen = new Set<Node>();
+  const stack = [t.node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    into.add(n.op);
+    for (const x of n.inputs) stack.push(x.node);
+  }
+}
+
+/** Every case's forward pass and gradients in one graph, plus the few ops no gradient uses. */
+function buildAllCases(): { fetches: Record<string, Tensor>; forwardOps: Set<string> } {
+  const graph = new Graph();
+  return graph.asDefault(() => {
+    const fetches: Record<string, Tensor> = {};
+    const forwardOps = new Set<string>();
+    cases.forEach((k, i) => {
+      const check = buildGradientCheck(k.build, k.inputs, { prefix: `case${i}/`, name: k.name });
+      opsBehind(check.output, forwardOps);
+      fetches[`case${i}/output`] = check.output;
+      check.grads.forEach((g, j) => g && (fetches[`case${i}/grad${j}`] = g));
+    });
+    fetches["extra/floor"] = floor(placeholder([2, 3], "float32", "extra/x"));
+    return { fetches, forwardOps };
+  });
+}
+
+test("the gradient table covers every registered differentiable op", () => {
+  const registered = registeredOps();
+  // A sanity floor, so a broken scan cannot pass vacuously.
+  for (const op of ["Add", "Conv2D", "MaxPool", "MatMul", "Where", "Concat"]) assert(registered.includes(op), `scan missed ${op}`);
+  const { forwardOps } = buildAllCases();
+  const missing = registered.filter((op) => isDifferentiable(op) && !forwardOps.has(op));
+  assertEquals(missing, [], "differentiable ops with no gradient case");
+});
+
+// ---- The emitted ONNX passes onnx's own checker. ----
+
+const CHECKER = fileURLToPath(new URL("../../scripts/check_onnx.py", import.meta.url));
+
+function hasPythonOnnx(): boolean {
+  try {
+    execFileSync("/usr/bin/python3", ["-c", "import onnx"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (hasPythonOnnx()) {
+  test("one model with every op and gradient passes onnx.checker full_check", () => {
+    const { fetches } = buildAllCases();
+    const model = compileModel({ name: "gradient_table", fetches });
+    const nodeOps = new Set<string>();
+    for (const t of Object.values(fetches)) opsBehind(t, nodeOps);
+    const unlowered = registeredOps().filter((op) => !SOURCE_OPS.has(op) && !nodeOps.has(op));
+    assertEquals(unlowered, [], "registered ops missing from the checked model");
+    const dir = mkdtempSync(join(tmpdir(), "slimtrain-onnx-"));
+    try {
+      const path = join(dir, "gradient_table.onnx");
+      writeFileSync(path, model.bytes);
+      // A model the checker must reject, so a checker that passes everything cannot hide.
+      const bad = join(dir, "bad_matmul.onnx");
+      writeFileSync(bad, makeModel({
+        name: "bad",
+        nodes: [makeNode("MatMul", ["a", "b"], ["y"], {}, "mismatched")],
+        inputs: [makeValueInfo("a", "float32", [2, 3]), makeValueInfo("b", "float32", [4, 5])],
+        outputs: [makeValueInfo("y", "float32", [2, 5])],
+        initializers: [],
+      }));
+      const run = (file: string): { ok: boolean; output: string } => {
+        try {
+          return { ok: true, output: execFileSync("/usr/bin/python3", [CHECKER, file], { encoding: "utf8", stdio: "pipe" }) };
+        } catch (err) {
+          const e = err as { stdout?: string; stderr?: string; message: string };
+          return { ok: false, output: `${e.stdout ?? ""}${e.stderr ?? e.message}` };
+        }
+      };
+      const good = run(path);
+      assert(good.ok, `onnx.checker rejected the emitted model: ${good.output}`);
+      const rejected = run(bad);
+      assert(!rejected.ok && /FAIL .*bad_matmul\.onnx/.test(rejected.output), `the checker accepted a mismatched MatMul: ${rejected.output}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+} else {
+  test.skip("one model with every op and gradient passes onnx.checker full_check", "/usr/bin/python3 cannot import onnx (apt-get install python3-onnx)");
+}
+
+// ---- The checker itself has teeth. ----
+
+registerOp<Record<string, never>>({
+  type: "GradCheckTestWrongSin",
+  infer: ([x]) => [{ shape: [...x.shape], dtype: x.dtype }],
+  // Off by 5%: a plausible slip (a wrong constant) that a loose check would wave through.
+  grad: ({ inputs: [x], dys: [dy] }) => [mul(dy!, mul(cos(x), 1.05))],
+  lower: (l) => void l.emit("Sin", l.inputs, { outputs: l.outputs }),
+});
+
+test("checkGradients() names the case, input and element of a wrong gradient rule", async () => {
+  const err = await assertThrows(
+    () => checkGradients((a, x) => mul(a, apply("GradCheckTestWrongSin", [x])), [u([2, 3]), { ...u([2, 3], -3, 3), name: "angle" }], { name: "wrong sin" }),
+    /^Gradient check "wrong sin" failed: input angle \[2, 3\] at element \[\d, \d\]: analytic -?[\d.e-]+, numeric -?[\d.e-]+/,
+  );
+  assert(!err.message.includes("input x0"), "the correct input must not be blamed");
+});
+
+test("checkGradients() catches a wrong rule along random directions too", async () => {
+  await assertThrows(
+    () => checkGradients((x) => apply("GradCheckTestWrongSin", [x]), [u([4, 4], -3, 3)], { name: "wrong sin, directions", directions: 4 }),
+    /"wrong sin, directions" failed: inputs x0 along random direction \d/,
+  );
+});
+
+test("checkGradients() reports one comparison per element, or per direction", async () => {
+  const a = await checkGradients((x, y) => mul(x, y), [u([2, 3]), u([3])], { name: "mul" });
+  assertEquals([a.checked, a.unconnected], [9, []]);
+  assert(a.worst !== null && a.worst.error <= a.worst.tolerance, "the worst comparison is within tolerance");
+  const b = await checkGradients((x, y) => mul(x, y), [u([2, 3]), u([3])], { name: "mul", directions: 3 });
+  assertEquals(b.checked, 3);
+});
+
+// ---- Engine behaviour. ----
+
+test("gradients() sums the partials of a tensor used several times", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x = placeholder([2, 3], "float32", "x");
+    const [dx] = gradients(reduceSum(add(mul(x, x), x)), [x]);
+    const data = randomArray(6, 101);
+    const out = await evaluate({ dx: dx! }, { feeds: { x: { dtype: "float32", shape: [2, 3], data } } });
+    assertClose(out.dx.data as Float32Array, data.map((v) => 2 * v + 1));
+  });
+});
+
+test("gradients() stops at stopGradient", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x = placeholder([2, 3], "float32", "x");
+    // d/dx of x · stop(x) is stop(x) = x, not 2x.
+    const [dx] = gradients(reduceSum(mul(x, stopGradient(x))), [x]);
+    const data = randomArray(6, 102);
+    const out = await evaluate({ dx: dx! }, { feeds: { x: { dtype: "float32", shape: [2, 3], data } } });
+    assertClose(out.dx.data as Float32Array, data);
+    assertEquals(gradients(reduceSum(stopGradient(x)), [x]), [null]);
+  });
+});
+
+test("gradients() returns null for a variable the output does not depend on", () => {
+  const g = new Graph();
+  g.asDefault(() => {
+    const w = variable("w", { shape: [3] });
+    const unused = variable("unused", { shape: [3] });
+    const [dw, du] = gradients(reduceSum(mul(w.value, w.value)), [w.value, unused.value]);
+    assert(dw !== null && dw.shape.join() === "3", "w gets a [3] gradient");
+    assertEquals(du, null);
+  });
+});
+
+registerOp<Record<string, never>>({
+  type: "GradCheckTestNoGrad",
+  infer: ([x]) => [{ shape: [...x.shape], dtype: x.dtype }],
+  lower: (l) => void l.emit("Identity", l.inputs, { outputs: l.outputs }),
+});
+
+test("gradients() names the op that has no gradient rule", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x = placeholder([3], "float32", "x");
+    const y = apply("GradCheckTestNoGrad", [x], {}, "opaque");
+    await assertThrows(() => gradients(reduceSum(y), [x]), /no gradient rule for op GradCheckTestNoGrad \(node opaque\)/);
+  });
+});
+
+test("ties and kinks follow the documented rules", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x = placeholder([2, 3], "float32", "x");
+    const y = placeholder([2, 3], "float32", "y");
+    const [dxMax, dyMax] = gradients(reduceSum(maximum(x, y)), [x, y]);
+    const [dxMin, dyMin] = gradients(reduceSum(minimum(x, y)), [x, y]);
+    const [dReduceMax] = gradients(reduceSum(reduceMax(x, 1)), [x]);
+    const [dRelu] = gradients(reduceSum(add(relu(x), abs(x))), [x]);
+    const p = placeholder([1, 1, 2, 4], "float32", "p");
+    const [dPool] = gradients(reduceSum(maxPool2dNCHW(p, [2, 2])), [p]);
+    const feeds = {
+      // Row 0 ties x with y everywhere and has a three-way tie for the row max.
+      x: { dtype: "float32" as const, shape: [2, 3], data: new Float32Array([0.5, 0.5, 0.5, -0.7, 0, 0.3]) },
+      y: { dtype: "float32" as const, shape: [2, 3], data: new Float32Array([0.5, 0.5, 0.5, 0.2, -0.1, 0.9]) },
+      // Two 2x2 windows: a two-way tie and a three-way tie.
+      p: { dtype: "float32" as const, shape: [1, 1, 2, 4], data: new Float32Array([0.5, 0.5, 0.3, 0.9, 0.1, 0.2, 0.9, 0.9]) },
+    };
+    const out = await evaluate({ dxMax: dxMax!, dyMax: dyMax!, dxMin: dxMin!, dyMin: dyMin!, dReduceMax: dReduceMax!, dRelu: dRelu!, dPool: dPool! }, { feeds });
+    assertEquals(out.dxMax.data, new Float32Array([1, 1, 1, 0, 1, 0]), "maximum sends ties to a");
+    assertEquals(out.dyMax.data, new Float32Array([0, 0, 0, 1, 0, 1]));
+    assertEquals(out.dxMin.data, new Float32Array([0, 0, 0, 1, 0, 1]), "minimum sends ties to b");
+    assertEquals(out.dyMin.data, new Float32Array([1, 1, 1, 0, 1, 0]));
+    assertClose(out.dReduceMax.data as Float32Array, [1 / 3, 1 / 3, 1 / 3, 0, 0, 1], { message: "reduceMax shares ties" });
+    assertEquals(out.dRelu.data, new Float32Array([2, 2, 2, -1, 0, 2]), "relu and abs have gradient 0 at 0");
+    assertClose(out.dPool.data as Float32Array, [0.5, 0.5, 0, 1 / 3, 0, 0, 1 / 3, 1 / 3], { message: "tiled maxPool shares ties" });
+  });
+});
+
+// ---- Shape rules name the op and the tensors. ----
+
+test("shape rules name the op and tensors", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x3 = placeholder([2, 5, 5], "float32", "image");
+    const w = placeholder([4, 2, 3, 3], "float32", "filter");
+    await assertThrows(() => conv2dNCHW(x3, w), /^conv2d: input must be rank 4, got rank 3 \(tensor image \[2, 5, 5\]\)/);
+    const attrs = { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] };
+    await assertThrows(() => apply("Conv2D", [x3, w], attrs), /^conv2d: input must be rank 4, got rank 3 \(tensor image \[2, 5, 5\]\)/);
+    const a = placeholder([2, 3], "float32", "a"), b = placeholder([4, 5], "float32", "b");
+    await assertThrows(() => matmul(a, b), /^matmul: inner dimensions differ: a \[2, 3\] times b \[4, 5\]/);
+    const v = placeholder([4], "float32", "v");
+    await assertThrows(() => add(a, v), /^add: cannot broadcast \[2, 3\] \(tensor a\) with \[4\] \(tensor v\)/);
+    await assertThrows(() => reshape(a, [4]), /^reshape: cannot reshape a \[2, 3\] \(6 elements\) to \[4\]/);
+  });
+});
