@@ -6,6 +6,7 @@
 import { getDefaultGraph, type Graph, GraphKeys } from "./graph.ts";
 import { type DType, formatShape, type HostTensor, numElements } from "./host_tensor.ts";
 import { type Initializer, zerosInitializer } from "./initializers.ts";
+import { type StorageLayout, storageShape } from "./storage_layout.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** Options for `variable`. */
@@ -19,6 +20,12 @@ export interface VariableOptions {
   collections?: string[];
   /** Builds a regularization loss from the variable's value (into REGULARIZATION_LOSSES). */
   regularizer?: (value: Tensor) => Tensor | null;
+  /**
+   * How the train step stores it, when not as `shape` (see storage_layout.ts): the
+   * graph then reads `value` in the storage shape, while checkpoints, initializers
+   * and `assign` keep using `shape`.
+   */
+  storage?: StorageLayout;
 }
 
 /**
@@ -38,8 +45,10 @@ export class Variable {
     readonly dtype: DType,
     readonly initializer: Initializer,
     readonly trainable: boolean,
-    /** The value at the start of a step, as a graph tensor. */
+    /** The value at the start of a step, as a graph tensor (in the storage layout). */
     public value: Tensor,
+    /** Storage layout; undefined when stored as `shape`. */
+    readonly storage?: StorageLayout,
   ) {}
 
   /** Number of elements. */
@@ -67,8 +76,9 @@ export function variable(name: string, options: VariableOptions, graph: Graph = 
   }
   graph.reserveName(fullName);
   // The node is named after the variable so the ONNX input carries slim's name.
-  const node = graph.addNode("Variable", [], { shape: [...shape], dtype }, fullName, { exactName: true });
-  const v = new Variable(fullName, [...shape], dtype, initializer, trainable, node.outputs[0]);
+  const stored = storageShape(shape, options.storage);
+  const node = graph.addNode("Variable", [], { shape: stored, dtype }, fullName, { exactName: true });
+  const v = new Variable(fullName, [...shape], dtype, initializer, trainable, node.outputs[0], options.storage);
   (node.attrs as Record<string, unknown>).variable = v;
   graph.variables.set(fullName, v);
   graph.addToCollection(GraphKeys.GLOBAL_VARIABLES, v);
@@ -139,7 +149,7 @@ export interface Assignment {
  * ```
  */
 export function assign(variable: Variable, value: Tensor): Assignment {
-  if (value.dtype !== variable.dtype || formatShape(value.shape) !== formatShape(variable.shape)) {
+  if (value.dtype !== variable.dtype || formatShape(value.shape) !== formatShape(variable.value.shape)) {
     throw new Error(
       `assign: value ${value.describe()} does not match variable ${variable.name} ${formatShape(variable.shape)} ${variable.dtype}`,
     );

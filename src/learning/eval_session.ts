@@ -6,6 +6,7 @@
  */
 import type { RestoredCheckpoint } from "../checkpoint/checkpoint_file.ts";
 import { GraphKeys } from "../graph/graph.ts";
+import { toStorage } from "../graph/storage_layout.ts";
 import type { HostTensor } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { type CompiledModel, compileModel } from "../onnx/compile.ts";
@@ -124,7 +125,11 @@ export class EvalSession {
         if (input.kind === "variable") {
           const found = checkpoint.tensors.get(input.name);
           if (!found) throw new Error(`Checkpoint ${checkpoint.path} has no variable ${input.name}, which the metrics need`);
-          value = found;
+          const v = input.variable!;
+          if (found.dtype !== v.dtype || found.shape.join(",") !== v.shape.join(",")) {
+            throw new Error(`Checkpoint ${checkpoint.path}: variable ${v.name} is ${found.dtype} [${found.shape.join(", ")}], the graph has ${v.dtype} [${v.shape.join(", ")}]`);
+          }
+          value = toStorage(found, v.storage);
         } else if (input.tensor === this.globalStep) {
           value = { dtype: "float32", shape: [], data: new Float32Array([checkpoint.globalStep]) };
         } else {

@@ -8,6 +8,7 @@
 import { GraphKeys } from "../graph/graph.ts";
 import type { HostTensor } from "../graph/host_tensor.ts";
 import { seededRandom } from "../graph/random.ts";
+import { fromStorage, toStorage } from "../graph/storage_layout.ts";
 import type { Variable } from "../graph/variable.ts";
 import { type CompiledModel, compileModel, updatedName } from "../onnx/compile.ts";
 import { createRuntime } from "../runtime/create.ts";
@@ -48,6 +49,14 @@ export interface TrainSessionOptions extends RuntimeOptions {
 export class TrainSession {
   /** Current values of every variable in the graph, by name. */
   readonly state = new Map<string, RuntimeValue>();
+  /**
+   * Last step's buffers, reused as this step's outputs on host-memory providers: a
+   * fresh allocation per step of every weight (VGG-16: half a gigabyte) costs page
+   * faults that showed up as a quarter of the step time.
+   */
+  private readonly spare = new Map<string, RuntimeValue>();
+  /** Full values (checkpoint layout) of variables whose train step keeps only a region. */
+  private readonly regionBase = new Map<string, HostTensor>();
   /** The number of steps applied so far. */
   globalStep = 0;
   readonly variables: Variable[];
@@ -99,13 +108,20 @@ export class TrainSession {
   assign(name: string, value: HostTensor): void {
     const v = this.variables.find((x) => x.name === name);
     if (!v) throw new Error(`TrainSession.assign: the graph has no variable ${name}`);
-    checkFeed(`variable ${name}`, v.value, value);
+    checkFeed(`variable ${name}`, v, value);
     this.setValue(name, value);
   }
 
+  /** Stores a checkpoint-layout value in the variable's storage layout. */
   private setValue(name: string, value: HostTensor): void {
+    const v = this.variables.find((x) => x.name === name)!;
     this.state.get(name)?.dispose();
-    this.state.set(name, this.runtime.fromHost(value));
+    this.spare.get(name)?.dispose();
+    this.spare.delete(name);
+    if (v.storage?.region) this.regionBase.set(name, value);
+    const stored = toStorage(value, v.storage);
+    // A copy when not converted: with output reuse ORT later writes into this buffer, which must not be the caller's array.
+    this.state.set(name, this.runtime.fromHost(stored === value ? { ...value, data: value.data.slice() } : stored));
   }
 
   /** Copies every variable's current value to host memory (for checkpoints). */
@@ -114,7 +130,7 @@ export class TrainSession {
     for (const v of this.variables) {
       const value = this.state.get(v.name);
       if (!value) throw new Error(`TrainSession: variable ${v.name} has no value (initialize or restore first)`);
-      out.set(v.name, await this.runtime.toHost(value));
+      out.set(v.name, fromStorage(await this.runtime.toHost(value), v.storage, this.regionBase.get(v.name)));
     }
     return out;
   }
@@ -152,7 +168,11 @@ export class TrainSession {
     }
     const fetches = ["loss", ...this.trainOp.updates.map((u) => updatedName(u.variable))];
     if (withSummaries) fetches.push(...this.summaries.map((s) => SUMMARY_PREFIX + s.name));
-    const out = await this.session.run(feeds, fetches);
+    const targets: Record<string, RuntimeValue | null> = Object.fromEntries(fetches.map((f) => [f, null]));
+    if (this.runtime.outputsInHostMemory) {
+      for (const u of this.trainOp.updates) targets[updatedName(u.variable)] = this.spare.get(u.variable.name) ?? null;
+    }
+    const out = await this.session.run(feeds, targets);
     for (const v of owned) v.dispose();
     const loss = Number((await this.runtime.toHost(out.loss)).data[0]);
     if (this.trainOp.checkNumerics && !Number.isFinite(loss)) {
@@ -161,7 +181,9 @@ export class TrainSession {
     }
     for (const u of this.trainOp.updates) {
       const name = u.variable.name;
-      this.state.get(name)?.dispose();
+      const previous = this.state.get(name);
+      if (this.runtime.outputsInHostMemory && previous) this.spare.set(name, previous);
+      else previous?.dispose();
       this.state.set(name, out[updatedName(u.variable)]);
     }
     let summaries: StepResult["summaries"];
@@ -181,8 +203,9 @@ export class TrainSession {
 
   /** Ends the session and frees device memory. */
   async release(): Promise<void> {
-    for (const v of this.state.values()) v.dispose();
+    for (const v of [...this.state.values(), ...this.spare.values()]) v.dispose();
     this.state.clear();
+    this.spare.clear();
     await this.session.release();
   }
 }

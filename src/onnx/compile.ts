@@ -10,6 +10,7 @@ import type { Node, Tensor } from "../graph/tensor.ts";
 import type { Assignment, Variable } from "../graph/variable.ts";
 import { getOp, type Lowering, type OnnxAttr } from "../ops/registry.ts";
 import { makeModel, makeNode, makeTensor, makeValueInfo, type NodeProtoLike } from "./builder.ts";
+import { toStorage } from "../graph/storage_layout.ts";
 
 /** One input of a compiled model and what feeds it. */
 export interface ModelInput {
@@ -89,12 +90,13 @@ export function compileModel(
     const t = node.outputs[0];
     const frozenValue = node.op === "Variable" ? frozen?.get(t.name) : undefined;
     if (frozenValue) {
-      if (frozenValue.dtype !== t.dtype || frozenValue.shape.join(",") !== t.shape.join(",")) {
-        throw new Error(`compileModel: frozen value for ${t.name} is ${frozenValue.dtype} [${frozenValue.shape.join(", ")}], the variable is ${t.dtype} [${t.shape.join(", ")}]`);
+      const v = node.attrs.variable as Variable;
+      if (frozenValue.dtype !== v.dtype || frozenValue.shape.join(",") !== v.shape.join(",")) {
+        throw new Error(`compileModel: frozen value for ${t.name} is ${frozenValue.dtype} [${frozenValue.shape.join(", ")}], the variable is ${v.dtype} [${v.shape.join(", ")}]`);
       }
       const n = fresh(t.name);
       valueName.set(t.id, n);
-      initializers.push(makeTensor(n, frozenValue));
+      initializers.push(makeTensor(n, toStorage(frozenValue, v.storage)));
     } else if (node.op === "Placeholder" || node.op === "Variable") {
       // Inputs keep their graph names exactly: they are the feed keys.
       if (used.has(t.name)) throw new Error(`compileModel: input ${t.name} collides with an output name (model ${name})`);

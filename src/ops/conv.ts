@@ -64,7 +64,7 @@ registerOp<ConvAttrs & { filterShape: number[] }>({
   lower: lowerFilterGrad,
 });
 
-/** dX: stride 1 uses Conv with the filter flipped and transposed (faster on the CPU EP); else ConvTranspose. */
+/** dX: Conv with the filter flipped and transposed where that pays (faster on the CPU EP); else ConvTranspose. */
 function lowerInputGrad(l: Lowering<ConvAttrs & { inputShape: number[] }>): void {
   const [dy, w] = l.inputs;
   const { strides, pads, dilations, inputShape } = l.attrs;
@@ -72,7 +72,11 @@ function lowerInputGrad(l: Lowering<ConvAttrs & { inputShape: number[] }>): void
   const [, , ho, wo] = l.node.inputs[0].shape;
   const reach = [dilations[0] * (kh - 1), dilations[1] * (kw - 1)];
   const flipPads = [reach[0] - pads[0], reach[1] - pads[1], reach[0] - pads[2], reach[1] - pads[3]];
-  if (strides[0] === 1 && strides[1] === 1 && flipPads.every((p) => p >= 0)) {
+  // Flipping and transposing the filter costs a pass over it every step: worth it for
+  // activation-heavy 3x3 layers, not for 1x1 or weight-heavy ones (fc layers as convs).
+  const filterSize = l.node.inputs[1].size, gradSize = l.node.inputs[0].size;
+  const flipPays = kh * kw > 1 && filterSize < gradSize;
+  if (strides[0] === 1 && strides[1] === 1 && flipPads.every((p) => p >= 0) && flipPays) {
     // Flip both spatial axes with negative-step slices, then swap in/out channels.
     const big = -(2 ** 62);
     const [flipped] = l.emit("Slice", [w, l.int64s([-1, -1]), l.int64s([big, big]), l.int64s([2, 3]), l.int64s([-1, -1])]);

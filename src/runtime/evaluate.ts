@@ -6,6 +6,7 @@
  */
 import type { HostTensor } from "../graph/host_tensor.ts";
 import { fillUniform, seededRandom } from "../graph/random.ts";
+import { toStorage } from "../graph/storage_layout.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { compileModel, type ModelInput } from "../onnx/compile.ts";
 import { createRuntime } from "./create.ts";
@@ -57,8 +58,8 @@ export function buildFeeds(inputs: readonly ModelInput[], runtime: Runtime, opti
       const v = input.variable!;
       const given = options.variables?.[v.name];
       const value = given ?? v.initializer.init(v.shape, v.dtype, seededRandom(seed, v.name));
-      checkFeed(`variable ${v.name}`, input.tensor, value);
-      feeds[input.name] = runtime.fromHost(value);
+      checkFeed(`variable ${v.name}`, v, value);
+      feeds[input.name] = runtime.fromHost(toStorage(value, v.storage));
     } else if (input.kind === "random") {
       feeds[input.name] = runtime.fromHost(noiseFor(input.tensor, seed, options.step ?? 0));
     } else {

@@ -14,11 +14,11 @@ import type { Tensor } from "../graph/tensor.ts";
  * checkFeed("placeholder images", images, batch.images);
  * ```
  */
-export function checkFeed(what: string, target: Tensor, value: HostTensor): void {
+export function checkFeed(what: string, target: Tensor | { shape: readonly number[]; dtype: string }, value: HostTensor): void {
   if (value.dtype !== target.dtype) {
     throw new Error(`Feed for ${what}: expected dtype ${target.dtype}, got ${value.dtype}`);
   }
-  if (value.shape.length !== target.rank || value.shape.some((d, i) => d !== target.shape[i])) {
+  if (value.shape.length !== target.shape.length || value.shape.some((d, i) => d !== target.shape[i])) {
     throw new Error(`Feed for ${what}: expected shape ${formatShape(target.shape)}, got ${formatShape(value.shape)}`);
   }
   if (value.data.length !== numElements(value.shape)) {

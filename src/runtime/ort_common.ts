@@ -60,6 +60,7 @@ export function ortRuntime(ort: OrtModule, pkg: string, ep: ExecutionProvider, c
   };
   return {
     transfers,
+    outputsInHostMemory: !config.gpu,
     description: `${pkg} ${ort.env?.versions?.common ?? ""} (${ep})`.replace("  ", " "),
     executionProvider: ep,
     async createSession(model, options = {}) {
@@ -111,7 +112,7 @@ function wrapSession(session: OrtModule): RuntimeSession {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     async run(feeds, fetches) {
-      return await session.run(feeds, fetches as string[]);
+      return await session.run(feeds, fetches as never);
     },
     endProfiling() {
       return session.endProfiling?.();

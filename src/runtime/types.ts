@@ -53,8 +53,15 @@ export interface TransferCounts {
 export interface RuntimeSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Runs the model, computing only what `fetches` need; returns those outputs. */
-  run(feeds: Record<string, RuntimeValue>, fetches: readonly string[]): Promise<Record<string, RuntimeValue>>;
+  /**
+   * Runs the model, computing only what `fetches` need; returns those outputs. A
+   * fetch may name a preallocated value to write into (host-memory providers), so a
+   * train step can reuse last step's buffers instead of allocating every weight anew.
+   */
+  run(
+    feeds: Record<string, RuntimeValue>,
+    fetches: readonly string[] | Record<string, RuntimeValue | null>,
+  ): Promise<Record<string, RuntimeValue>>;
   /** Ends profiling (when enabled) and returns the profile file's name. */
   endProfiling(): string | undefined;
   release(): Promise<void>;
@@ -80,6 +87,8 @@ export interface Runtime {
    * (GPU providers), so they can be fed back next step without a host round trip.
    */
   createSession(model: Uint8Array, options?: { keepOnDevice?: readonly string[] }): Promise<RuntimeSession>;
+  /** Whether outputs can be written into preallocated host buffers (CPU and wasm providers). */
+  readonly outputsInHostMemory: boolean;
   /** Wraps host data as a runtime value (no copy where the provider allows). */
   fromHost(t: HostTensor): RuntimeValue;
   /** Copies a value to host memory (device values are read back). */

@@ -1,0 +1,126 @@
+/**
+ * How a variable is stored while training versus how checkpoints and users see it.
+ * A conv filter is saved in slim's [kh, kw, in, out] but kept in ONNX's
+ * [out, in, kh, kw] between steps (no transpose in every step, forward and back);
+ * a variable whose graph only ever reads one region (fc6's centre tap on a 1×1 map)
+ * can keep just that region in the step, the rest held on the host unchanged.
+ * Conversions happen at the boundaries only: initialization, assignment,
+ * checkpoints, export.
+ * @module
+ */
+import { allocate, formatShape, type HostTensor, numElements } from "./host_tensor.ts";
+
+/** A permutation of the checkpoint layout, then optionally a region of the permuted array. */
+export interface StorageLayout {
+  /** storage axis i = checkpoint axis perm[i]. */
+  perm?: number[];
+  /** The region kept in the train step, in permuted coordinates. */
+  region?: { begin: number[]; size: number[] };
+}
+
+/**
+ * The storage shape for a checkpoint shape.
+ *
+ * @example
+ * ```ts
+ * storageShape([3, 3, 64, 128], { perm: [3, 2, 0, 1] }); // [128, 64, 3, 3]
+ * ```
+ */
+export function storageShape(shape: readonly number[], layout?: StorageLayout): number[] {
+  const permuted = layout?.perm ? layout.perm.map((p) => shape[p]) : [...shape];
+  return layout?.region ? [...layout.region.size] : permuted;
+}
+
+/**
+ * Permutes a host tensor's axes (storage axis i = source axis perm[i]).
+ *
+ * @example
+ * ```ts
+ * transposeHost(hwio, [3, 2, 0, 1]); // HWIO → OIHW
+ * ```
+ */
+export function transposeHost(t: HostTensor, perm: readonly number[]): HostTensor {
+  if (perm.every((p, i) => p === i)) return t;
+  const shape = perm.map((p) => t.shape[p]);
+  const rank = t.shape.length;
+  const srcStrides = new Array(rank).fill(1);
+  for (let i = rank - 2; i >= 0; i--) srcStrides[i] = srcStrides[i + 1] * t.shape[i + 1];
+  const stepFor = perm.map((p) => srcStrides[p]);
+  const out = allocate(t.dtype, t.data.length);
+  const src = t.data as unknown as ArrayLike<number>, dst = out as unknown as { [i: number]: number };
+  const index = new Array(rank).fill(0);
+  const last = rank - 1, innerN = shape[last] ?? 1, innerStep = stepFor[last] ?? 1;
+  let offset = 0;
+  // Walk the output in order; the innermost axis is a strided read of the source.
+  for (let o = 0; o < out.length; o += innerN) {
+    for (let k = 0, s = offset; k < innerN; k++, s += innerStep) dst[o + k] = src[s];
+    for (let ax = last - 1; ax >= 0; ax--) {
+      index[ax]++;
+      offset += stepFor[ax];
+      if (index[ax] < shape[ax]) break;
+      offset -= stepFor[ax] * shape[ax];
+      index[ax] = 0;
+    }
+  }
+  return { dtype: t.dtype, shape, data: out };
+}
+
+function copyRegion(src: HostTensor, dst: HostTensor, begin: readonly number[], size: readonly number[], intoRegion: boolean): void {
+  const rank = size.length;
+  const full = intoRegion ? dst.shape : src.shape;
+  const strides = new Array(rank).fill(1);
+  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1] * full[i + 1];
+  const idx = new Array(rank).fill(0);
+  const n = numElements(size);
+  const s = src.data as unknown as ArrayLike<number>, d = dst.data as unknown as { [i: number]: number };
+  for (let k = 0; k < n; k++) {
+    let off = 0;
+    for (let a = 0; a < rank; a++) off += (begin[a] + idx[a]) * strides[a];
+    if (intoRegion) d[off] = s[k];
+    else d[k] = s[off];
+    for (let a = rank - 1; a >= 0; a--) {
+      if (++idx[a] < size[a]) break;
+      idx[a] = 0;
+    }
+  }
+}
+
+/**
+ * Checkpoint layout → storage layout.
+ *
+ * @example
+ * ```ts
+ * const stored = toStorage(filterHWIO, { perm: [3, 2, 0, 1] });
+ * ```
+ */
+export function toStorage(value: HostTensor, layout?: StorageLayout): HostTensor {
+  if (!layout) return value;
+  const permuted = layout.perm ? transposeHost(value, layout.perm) : value;
+  if (!layout.region) return permuted;
+  const out: HostTensor = { dtype: value.dtype, shape: [...layout.region.size], data: allocate(value.dtype, numElements(layout.region.size)) };
+  copyRegion(permuted, out, layout.region.begin, layout.region.size, false);
+  return out;
+}
+
+/**
+ * Storage layout → checkpoint layout. A region needs the full value it was cut
+ * from (`base`, checkpoint layout), whose other elements it keeps.
+ *
+ * @example
+ * ```ts
+ * const saved = fromStorage(stored, { perm: [3, 2, 0, 1] });
+ * ```
+ */
+export function fromStorage(stored: HostTensor, layout?: StorageLayout, base?: HostTensor): HostTensor {
+  if (!layout) return stored;
+  let permuted = stored;
+  if (layout.region) {
+    if (!base) throw new Error(`fromStorage: a region of shape ${formatShape(layout.region.size)} needs the full value it came from`);
+    permuted = layout.perm ? transposeHost(base, layout.perm) : { ...base, data: base.data.slice() };
+    copyRegion(stored, permuted, layout.region.begin, layout.region.size, true);
+  }
+  if (!layout.perm) return permuted;
+  const inverse = new Array(layout.perm.length);
+  layout.perm.forEach((p, i) => (inverse[p] = i));
+  return transposeHost(permuted, inverse);
+}

@@ -1,0 +1,133 @@
+/**
+ * Plumbing shared by the layers: slim's scope naming (`Conv`, `Conv_1`, ...),
+ * named-output collections (the end points of a net), and the NHWC/NCHW
+ * conversions between slim's image layout and the graph's.
+ * @module
+ */
+import type { Graph } from "../graph/graph.ts";
+import { formatShape } from "../graph/host_tensor.ts";
+import type { Tensor } from "../graph/tensor.ts";
+import { transpose } from "../ops/mod.ts";
+
+/** A layer output recorded under its alias (the layer's scope name) in a collection. */
+export interface NamedOutput {
+  /** The alias, e.g. `vgg_16/conv1/conv1_1`; collections filter on it by prefix. */
+  readonly name: string;
+  readonly tensor: Tensor;
+}
+
+/**
+ * Runs `fn` inside `scope`, or inside `defaultName` made unique within the current
+ * scope (`Conv`, `Conv_1`, ...) when no scope is given, as slim's layers open
+ * their variable scopes. `fn` receives the full scope name.
+ *
+ * @example
+ * ```ts
+ * layerScope(x.graph, undefined, "Conv", (sc) => sc); // "Conv", then "Conv_1"
+ * ```
+ */
+export function layerScope<T>(graph: Graph, scope: string | undefined, defaultName: string, fn: (fullScope: string) => T): T {
+  if (scope !== undefined && (scope === "" || scope.startsWith("/") || scope.endsWith("/"))) {
+    throw new Error(`layerScope: scope must be a non-empty name without leading or trailing '/', got ${JSON.stringify(scope)}`);
+  }
+  const full = graph.uniqueName(scope ?? defaultName);
+  // An explicit scope is reopened as given (variable_scope semantics); counting it
+  // above still keeps a later default-named layer from landing on it.
+  const name = scope ?? relativeTo(graph.currentScope, full);
+  return graph.withScope(name, () => fn(graph.currentScope));
+}
+
+/**
+ * Like `layerScope`, but an explicit scope is made unique too (slim's ops without
+ * variables, like pooling, open TF name scopes, which never reopen).
+ *
+ * @example
+ * ```ts
+ * opScope(x.graph, "pool1", "MaxPool2D", (sc) => sc); // "pool1", then "pool1_1"
+ * ```
+ */
+export function opScope<T>(graph: Graph, scope: string | undefined, defaultName: string, fn: (fullScope: string) => T): T {
+  const full = graph.uniqueName(scope ?? defaultName);
+  return graph.withScope(relativeTo(graph.currentScope, full), () => fn(graph.currentScope));
+}
+
+function relativeTo(prefix: string, full: string): string {
+  return prefix ? full.slice(prefix.length + 1) : full;
+}
+
+/**
+ * Records `outputs` under `alias` in each collection (slim's `collect_named_outputs`).
+ *
+ * @example
+ * ```ts
+ * collectNamedOutputs("vgg_16/_end_points", "vgg_16/pool1", net);
+ * ```
+ */
+export function collectNamedOutputs(collections: string | readonly string[] | undefined, alias: string, outputs: Tensor): Tensor {
+  const list = typeof collections === "string" ? [collections] : collections ?? [];
+  const named: NamedOutput = { name: alias, tensor: outputs };
+  for (const c of list) outputs.graph.addToCollection(c, named);
+  return outputs;
+}
+
+/**
+ * A collection of named outputs as a Map from alias to tensor, in insertion order
+ * (slim's `convert_collection_to_dict`); a later output with the same alias wins.
+ *
+ * @example
+ * ```ts
+ * const endPoints = convertCollectionToDict("vgg_16/_end_points", graph);
+ * endPoints.get("vgg_16/pool5");
+ * ```
+ */
+export function convertCollectionToDict(collection: string, graph: Graph): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const v of graph.getCollection<NamedOutput>(collection)) out.set(v.name, v.tensor);
+  return out;
+}
+
+/**
+ * NHWC images (slim's layout; decoded images are HWC) to the graph's NCHW.
+ *
+ * @example
+ * ```ts
+ * const x = toNCHW(placeholder([32, 224, 224, 3], "float32", "images")); // [32, 3, 224, 224]
+ * ```
+ */
+export function toNCHW(images: Tensor): Tensor {
+  expectRank4("toNCHW", images, "NHWC");
+  return transpose(images, [0, 3, 1, 2]);
+}
+
+/**
+ * NCHW activations back to slim's NHWC.
+ *
+ * @example
+ * ```ts
+ * const nhwc = toNHWC(endPoints.get("vgg_16/pool5")!); // [N, 7, 7, 512]
+ * ```
+ */
+export function toNHWC(x: Tensor): Tensor {
+  expectRank4("toNHWC", x, "NCHW");
+  return transpose(x, [0, 2, 3, 1]);
+}
+
+function expectRank4(fn: string, t: Tensor, layout: string): void {
+  if (t.rank !== 4) throw new Error(`${fn}: input must be rank 4 (${layout}), got rank ${t.rank} (tensor ${t.name} ${formatShape(t.shape)})`);
+}
+
+/**
+ * An int or a pair as a pair, as slim accepts `kernel_size=3` or `[3, 3]`.
+ *
+ * @example
+ * ```ts
+ * twoInts("conv2d", "kernelSize", 3); // [3, 3]
+ * ```
+ */
+export function twoInts(fn: string, what: string, v: number | readonly number[]): [number, number] {
+  const pair = typeof v === "number" ? [v, v] : [...v];
+  if (pair.length !== 2 || pair.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new Error(`${fn}: ${what} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return pair as [number, number];
+}
