@@ -2,7 +2,6 @@ import { assert, assertClose, assertEquals, assertThrows, randomArray, test } fr
 import { gradients } from "../autodiff/gradients.ts";
 import { Graph, GraphKeys } from "../graph/graph.ts";
 import type { HostTensor } from "../graph/host_tensor.ts";
-import type { Tensor } from "../graph/tensor.ts";
 import { placeholder } from "../graph/variable.ts";
 import { biasAddNCHW, conv2dNCHW, mul, reduceSum, relu, transpose } from "../ops/mod.ts";
 import { evaluate } from "../runtime/evaluate.ts";
@@ -185,5 +184,3 @@ test("toNCHW() and toNHWC() move the channel axis and invert each other", async 
     await assertThrows(() => toNCHW(placeholder([3, 4], "float32", "flat")), "toNCHW: input must be rank 4 (NHWC), got rank 2 (tensor flat");
   });
 });
-
-export type { Tensor };

@@ -4,13 +4,13 @@
  * the number of elements whose weight is non-zero.
  * @module
  */
+import { GraphKeys } from "../graph/graph.ts";
 import { formatShape } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { constant } from "../graph/variable.ts";
 import { apply, broadcastTo, cast, equal, maximum, mul, reduceMean, reduceSum, reshape, sub, toTensor } from "../ops/mod.ts";
 import { opScope } from "../layers/utils.ts";
 import { addLoss } from "./collection.ts";
-import { GraphKeys } from "../graph/graph.ts";
 
 /**
  * Loss weights: a scalar, one per example ([batch], as a tensor or numbers), or a
@@ -42,8 +42,13 @@ export function computeWeightedLoss(losses: Tensor, options: LossOptions = {}): 
 }
 
 /**
- * Runs a loss body in its name scope, then weights, names and collects its result.
- * Shared by the losses in `losses.ts`.
+ * Runs a loss body in its name scope, then weights, names and collects its result:
+ * how the losses in `losses.ts` are built, and how to add one of your own.
+ *
+ * @example
+ * ```ts
+ * const huber = lossScope("huber", "huber_loss", predictions, { weights }, () => huberPerElement(predictions, labels));
+ * ```
  */
 export function lossScope(fn: string, defaultScope: string, like: Tensor, options: LossOptions, body: () => Tensor): Tensor {
   const { weights = 1, scope, lossCollection = GraphKeys.LOSSES } = options;
