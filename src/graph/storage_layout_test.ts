@@ -21,7 +21,7 @@ function naiveTranspose(t: HostTensor, perm: number[]): number[] {
 
 test("transposeHost() matches a direct index computation for random shapes and permutations", () => {
   for (const [shape, perm] of [[[3, 4, 5, 6], [3, 2, 0, 1]], [[2, 7, 3], [1, 2, 0]], [[5, 4], [1, 0]], [[1, 1, 6, 2], [3, 2, 0, 1]]] as const) {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
     const t: HostTensor = { dtype: "float32", shape: [...shape], data: randomArray(n, n) };
     const got = transposeHost(t, [...perm]);
     assertEquals(got.shape, perm.map((p) => shape[p]));

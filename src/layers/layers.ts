@@ -8,9 +8,10 @@
 import { type Graph, GraphKeys } from "../graph/graph.ts";
 import { formatShape } from "../graph/host_tensor.ts";
 import { type Initializer, xavierInitializer, zerosInitializer } from "../graph/initializers.ts";
+import type { StorageLayout } from "../graph/storage_layout.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { type Variable, variable } from "../graph/variable.ts";
-import { biasAddNCHW, conv2dNCHW, matmul, padsFor, relu, slice, transpose } from "../ops/mod.ts";
+import { biasAddNCHW, conv2dNCHW, matmul, padsFor, relu, slice } from "../ops/mod.ts";
 import { addArgScope, scopedOptions } from "./arg_scope.ts";
 import type { Regularizer } from "./regularizers.ts";
 import { collectNamedOutputs, layerScope, twoInts } from "./utils.ts";
@@ -47,6 +48,14 @@ export interface Conv2dOptions extends LayerOptions {
   padding?: "SAME" | "VALID";
   /** Atrous (dilation) rate; default 1. */
   rate?: number | number[];
+  /**
+   * When some filter taps can only ever meet zero padding (fc6's 7×7 SAME on a 1×1
+   * map), keep only the others in the train step. Outputs and their gradients are
+   * unchanged; weight decay then covers only the taps that touch data, and the rest
+   * keep their values (for VGG-16 on small images: 1/49 of fc6's weight traffic per
+   * step). Default false: the whole variable is trained and decayed, as in slim.
+   */
+  trainDataTapsOnly?: boolean;
 }
 
 /**
@@ -78,15 +87,20 @@ export function conv2d(inputs: Tensor, numOutputs: number, kernelSize: number | 
   }
   const [, cin, h, w] = inputs.shape;
   return layerScope(inputs.graph, o.scope, "Conv", (sc) => {
-    const weights = modelVariable(inputs.graph, "weights", [kh, kw, cin, numOutputs], o.weightsInitializer ?? xavierInitializer(), o.weightsRegularizer, o);
     const pads = padsFor(padding, [h, w], [kh, kw], strides, rates);
     const crop = rates.every((r) => r === 1) ? dataTaps([h, w], [kh, kw], strides, pads) : null;
+    // Stored as ONNX's [out, in, kh, kw] between steps; checkpoints keep slim's [kh, kw, in, out].
+    const region = crop && o.trainDataTapsOnly ? { begin: [0, 0, ...crop.first], size: [numOutputs, cin, ...crop.size] } : undefined;
+    const weights = modelVariable(inputs.graph, "weights", [kh, kw, cin, numOutputs], o.weightsInitializer ?? xavierInitializer(), o.weightsRegularizer, o, {
+      perm: HWIO_TO_OIHW,
+      region,
+    });
     let y: Tensor;
     if (crop) {
-      const taps = slice(weights.value, [...crop.first, 0, 0], [...crop.size, cin, numOutputs]);
-      y = conv2dNCHW(inputs, transpose(taps, HWIO_TO_OIHW), { strides, padding: crop.pads });
+      const taps = region ? weights.value : slice(weights.value, [0, 0, ...crop.first], [numOutputs, cin, ...crop.size]);
+      y = conv2dNCHW(inputs, taps, { strides, padding: crop.pads });
     } else {
-      y = conv2dNCHW(inputs, transpose(weights.value, HWIO_TO_OIHW), { strides, padding: pads, dilations: rates });
+      y = conv2dNCHW(inputs, weights.value, { strides, padding: pads, dilations: rates });
     }
     return finish(y, numOutputs, sc, o);
   });
@@ -162,9 +176,11 @@ function modelVariable(
   initializer: Initializer,
   regularizer: Regularizer | null | undefined,
   o: LayerOptions,
+  storage?: StorageLayout,
 ): Variable {
   return variable(name, {
     shape,
+    storage,
     initializer,
     regularizer: regularizer ?? undefined,
     trainable: o.trainable ?? true,

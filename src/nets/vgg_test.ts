@@ -81,7 +81,8 @@ test("vgg16() with fcConvPadding SAME on 32×32 gives [batch, classes] logits vi
   const fc6 = g.variables.get("vgg_16/fc6/weights")!;
   assertEquals(fc6.shape, [7, 7, 512, 4096]);
   const slices = g.nodes.filter((n) => n.op === "Slice" && n.inputs[0] === fc6.value);
-  assertEquals(slices.map((n) => [n.attrs.begin, n.attrs.size]), [[[3, 3, 0, 0], [1, 1, 512, 4096]]]);
+  // The filter is stored as ONNX [out, in, kh, kw]: the centre tap is [:, :, 3, 3].
+  assertEquals(slices.map((n) => [n.attrs.begin, n.attrs.size]), [[[0, 0, 3, 3], [4096, 512, 1, 1]]]);
   // Weight decay still sees the whole 7x7 variable.
   const decay = g.getCollection<Tensor>(GraphKeys.REGULARIZATION_LOSSES).find((t) => t.name.startsWith("vgg_16/fc6/weights/"))!;
   assert(decay !== undefined, "fc6 has weight decay");

@@ -135,7 +135,7 @@ export function slotFor(primary: Variable, slotName: string, initialValue: numbe
     return existing;
   }
   return graph.atRootScope(() =>
-    variable(name, { shape: [...primary.shape], dtype: primary.dtype, initializer: constantInitializer(initialValue), trainable: false }, graph)
+    variable(name, { shape: [...primary.shape], dtype: primary.dtype, initializer: constantInitializer(initialValue), trainable: false, storage: primary.storage }, graph)
   );
 }
 
@@ -201,8 +201,9 @@ function presentPairs(owner: string, gradsAndVars: readonly GradAndVar[]): GradP
     if (seen.has(v.name)) throw new Error(`${owner}: variable ${v.name} appears twice in gradsAndVars`);
     seen.add(v.name);
     if (grad === null) continue;
-    if (grad.dtype !== v.dtype || formatShape(grad.shape) !== formatShape(v.shape)) {
-      throw new Error(`${owner}: gradient ${grad.describe()} does not match variable ${v.name} ${formatShape(v.shape)} ${v.dtype}`);
+    // Gradients are in the variable's storage layout (the shape its graph value has).
+    if (grad.dtype !== v.dtype || formatShape(grad.shape) !== formatShape(v.value.shape)) {
+      throw new Error(`${owner}: gradient ${grad.describe()} does not match variable ${v.name} ${formatShape(v.value.shape)} ${v.dtype}`);
     }
     if (v.dtype !== "float32") throw new Error(`${owner}: variable ${v.name} is ${v.dtype}; only float32 variables can be trained`);
     pairs.push({ grad, variable: v });
