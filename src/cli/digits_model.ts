@@ -8,7 +8,7 @@ import { Graph } from "../graph/graph.ts";
 import { varianceScalingInitializer } from "../graph/initializers.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { placeholder } from "../graph/variable.ts";
-import { argScope } from "../layers/mod.ts";
+import { argScope, conv2d } from "../layers/mod.ts";
 import { createTrainOp, type TrainOp } from "../learning/create_train_op.ts";
 import type { Optimizer } from "../learning/optimizer.ts";
 import { adagrad, adam, gradientDescent, momentum, rmsprop } from "../learning/optimizers/mod.ts";
@@ -51,7 +51,11 @@ export function optimizerByName(name: string, learningRate: number): Optimizer {
 
 function logits(images: Tensor, isTraining: boolean, weightDecay: number): Tensor {
   const scope = vggArgScope({ weightDecay, weightsInitializer: varianceScalingInitializer() });
-  const [net] = argScope(scope, () => vgg16(images, { numClasses: DIGITS.classes, isTraining, fcConvPadding: "SAME" }));
+  // On 32x32 digits fc6's 7x7 filter only ever uses its centre tap: train just that
+  // tap (the other 48/49 of fc6 keep their initial values and skip weight decay).
+  const [net] = argScope(scope, () =>
+    argScope([conv2d], { trainDataTapsOnly: true }, () => vgg16(images, { numClasses: DIGITS.classes, isTraining, fcConvPadding: "SAME" }))
+  );
   return net;
 }
 
