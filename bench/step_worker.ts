@@ -5,7 +5,7 @@
 import "../src/ops/mod.ts";
 import { Graph } from "../src/graph/graph.ts";
 import { placeholder } from "../src/graph/variable.ts";
-import { argScope } from "../src/layers/mod.ts";
+import { argScope, conv2d } from "../src/layers/mod.ts";
 import { vgg16, vggArgScope } from "../src/nets/mod.ts";
 import { getTotalLoss, sparseSoftmaxCrossEntropy } from "../src/losses/mod.ts";
 import { createTrainOp } from "../src/learning/create_train_op.ts";
@@ -31,8 +31,11 @@ const graph = new Graph();
 const trainOp = graph.asDefault(() => {
   const images = placeholder([batch, size, size, channels], "float32", "images");
   const labels = placeholder([batch], "int64", "labels");
+  // Where fc6 meets a 1x1 map only its centre tap is trained (the same work PyTorch's side does).
   const [logits] = argScope(vggArgScope({ weightDecay: 0 }), () =>
-    vgg16(images, { numClasses: classes, isTraining: true, fcConvPadding, dropoutKeepProb: 0.5 })
+    argScope([conv2d], { trainDataTapsOnly: true }, () =>
+      vgg16(images, { numClasses: classes, isTraining: true, fcConvPadding, dropoutKeepProb: 0.5 })
+    )
   );
   sparseSoftmaxCrossEntropy(logits, labels);
   return createTrainOp(getTotalLoss(), gradientDescent({ learningRate: 0.001 }));
