@@ -1,0 +1,16 @@
+/**
+ * File-system adapters for logdirs: local files (Node.js, Deno, Bun), the
+ * browser's Origin Private File System, memory; plus offering a file for download.
+ *
+ * @example
+ * ```ts
+ * import { fs } from "slimtrain";
+ * await learning.train(trainOp, "runs/1", { numberOfSteps: 100, fs: new fs.MemoryFileSystem() });
+ * ```
+ * @module
+ */
+export { defaultFileSystem } from "./default.ts";
+export { MemoryFileSystem } from "./memory_fs.ts";
+export { OpfsFileSystem } from "./opfs_fs.ts";
+export { downloadFile } from "./download.ts";
+export type { AppendHandle, FileInfo, FileSystem } from "./types.ts";
