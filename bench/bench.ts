@@ -2,7 +2,8 @@
 // machine, same run. Each side runs in its own child process (so peak RSS is its
 // own); the table gives ms/step, images/s, GFLOP/s, the ratio to PyTorch, peak RSS
 // and compile time, plus the machine's fp32 GEMM peak through ONNX Runtime.
-// Usage: tsx bench/bench.ts [--configs seed,main,224x32] [--steps N] [--ep cpu|webgpu] [--torch-device cpu|cuda] [--threads N] [--no-torch]
+// Usage: tsx bench/bench.ts [--configs seed,main,224x32] [--steps N] [--steps-per-run k] [--ep cpu|webgpu]
+//                           [--torch-device cpu|cuda] [--threads N] [--no-torch]
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -20,6 +21,7 @@ const ep = arg("ep", "cpu");
 const torchDevice = arg("torch-device", "cpu");
 const threads = arg("threads", String(cpus().length));
 const stepsOverride = arg("steps", "");
+const stepsPerRun = arg("steps-per-run", "1");
 const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
 /** A worker's JSON line (ms_per_step, peak_rss_mb, engine, compile_ms, ...) or why it failed. */
@@ -61,7 +63,7 @@ for (const key of configs) {
   const steps = stepsOverride || String(c.steps);
   const common = ["--batch", `${c.batch}`, "--size", `${c.size}`, "--channels", `${c.channels}`, "--classes", `${c.classes}`,
     "--fc-padding", c.fcPadding, "--steps", steps, "--warmup", `${c.warmup}`, "--threads", threads];
-  const ours = runJson(tsx, ["bench/step_worker.ts", ...common, "--ep", ep]);
+  const ours = runJson(tsx, ["bench/step_worker.ts", ...common, "--ep", ep, "--steps-per-run", stepsPerRun]);
   const theirs = haveTorch ? runJson(python, ["bench/torch_step.py", ...common, "--device", torchDevice]) : { ...ours, error: "not run" };
   // VGG-16 training ≈ 3 × forward MACs × 2 FLOP; forward MACs scale with the image area (15.5 G at 224²).
   const flopPerImage = 3 * 15.5e9 * 2 * (c.size / 224) ** 2;

@@ -1,7 +1,9 @@
 // One benchmark configuration in its own process (so peak RSS is this step's):
 // builds slim's VGG-16, compiles the train step, runs warm-up steps, then times
 // N steps of SGD on a fixed random batch. Prints one JSON line.
-// Usage: tsx bench/step_worker.ts --batch 2 --size 224 --channels 3 --classes 1000 --fc-padding VALID --steps 3 --warmup 1 [--ep cpu|webgpu] [--threads N] [--profile prefix]
+// Usage: tsx bench/step_worker.ts --batch 2 --size 224 --channels 3 --classes 1000 --fc-padding VALID --steps 3 --warmup 1
+//          [--ep cpu|webgpu] [--threads N] [--profile prefix] [--steps-per-run k]
+// With --steps-per-run k each timed call runs k unrolled steps; ms_per_step is per step.
 import "../src/ops/mod.ts";
 import { Graph } from "../src/graph/graph.ts";
 import { placeholder } from "../src/graph/variable.ts";
@@ -25,6 +27,7 @@ const fcConvPadding = arg("fc-padding", "VALID") as "VALID" | "SAME";
 const ep = arg("ep", "cpu") as ExecutionProvider;
 const threads = Number(arg("threads", "0")) || undefined;
 const profile = arg("profile", "");
+const stepsPerRun = Number(arg("steps-per-run", "1"));
 
 const t0 = performance.now();
 const graph = new Graph();
@@ -50,15 +53,16 @@ const feeds = {
   images: { dtype: "float32" as const, shape: [batch, size, size, channels], data: randomArray(batch * size * size * channels, 1, 0, 1) },
   labels: { dtype: "int64" as const, shape: [batch], data: BigInt64Array.from({ length: batch }, (_, i) => BigInt((i * 7) % classes)) },
 };
-for (let i = 0; i < warmup; i++) await session.run(feeds);
+const batches = Array.from({ length: stepsPerRun }, () => feeds);
+for (let i = 0; i < warmup; i++) await session.runSteps(batches);
 const times: number[] = [];
 let loss = NaN;
 for (let i = 0; i < steps; i++) {
   const s = performance.now();
-  loss = (await session.run(feeds)).loss;
-  times.push(performance.now() - s);
+  loss = (await session.runSteps(batches)).losses[stepsPerRun - 1];
+  times.push((performance.now() - s) / stepsPerRun);
 }
-const profilePath = profile ? session.endProfiling() : undefined;
+const profilePath = profile ? await session.endProfiling() : undefined;
 await session.release();
 times.sort((a, b) => a - b);
 console.log(JSON.stringify({

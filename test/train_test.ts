@@ -197,3 +197,22 @@ async function hostName(): Promise<string> {
   const { defaultHostname } = await import("../src/summary/hostname.ts");
   return defaultHostname();
 }
+
+test("train({ stepsPerRun }) unrolls steps in one run with the same losses and final weights", async () => {
+  const a = tempDir(), b = tempDir();
+  try {
+    const one: number[] = [], four: number[] = [];
+    await train(buildModel().trainOp, a, { data: batchesFrom, numberOfSteps: 10, log: quiet, onStep: (s) => one.push(s.loss) });
+    await train(buildModel().trainOp, b, { data: batchesFrom, numberOfSteps: 10, stepsPerRun: 4, log: quiet, onStep: (s) => four.push(s.loss) });
+    assertEquals(four.length, 10, "10 steps as 4 + 4 + 2");
+    assertClose(four, one, { rtol: 1e-6, message: "losses" });
+    const ra = await restoreLatest(fs, a), rb = await restoreLatest(fs, b);
+    assertEquals(rb!.globalStep, 10);
+    for (const [name, t] of ra!.tensors) {
+      if (t.dtype === "float32") assertClose(rb!.tensors.get(name)!.data as Float32Array, t.data as Float32Array, { rtol: 1e-6, atol: 1e-7, message: name });
+    }
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+});

@@ -57,13 +57,20 @@ export interface TrainOptions extends RuntimeOptions {
   onStep?: (info: { step: number; loss: number; secPerStep: number }) => void;
   /** Restore from an older checkpoint when the latest is damaged (default false: fail). */
   fallbackToPreviousCheckpoint?: boolean;
+  /**
+   * Train steps per ONNX Runtime call (Keras's steps_per_execution): the steps are
+   * unrolled in one model, so per-call costs (onnxruntime-node copies every updated
+   * weight out after each call) are paid once per k steps. Results are identical to
+   * k=1; summaries and checkpoints happen between calls. Default 1.
+   */
+  stepsPerRun?: number;
 }
 
 const KNOWN = new Set([
   "data", "numberOfSteps", "logEveryNSteps", "saveSummariesSecs", "saveIntervalSecs", "initFn", "trainStepFn", "signal",
   "handleSignals", "fs", "runtime", "seed", "maxToKeep", "keepCheckpointEveryNHours", "log", "onStep",
   "fallbackToPreviousCheckpoint", "executionProvider", "package", "intraOpNumThreads", "allowCpuFallback", "profileFilePrefix",
-  "wasmPaths",
+  "wasmPaths", "stepsPerRun",
 ]);
 
 /**
@@ -108,7 +115,7 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
       await options.initFn?.(ctx);
     }
     const numberOfSteps = options.numberOfSteps ?? Infinity;
-    const batches = resolveTrainData(trainOp, options.data, session.globalStep)[Symbol.asyncIterator]();
+    const batches_ = resolveTrainData(trainOp, options.data, session.globalStep)[Symbol.asyncIterator]();
     writer = await EventFileWriter.create(fs, logdir, { flushSecs: Math.max(1, Math.min(120, options.saveSummariesSecs ?? 600)) });
     const summariesMs = (options.saveSummariesSecs ?? 600) * 1000;
     const checkpointMs = (options.saveIntervalSecs ?? 600) * 1000;
@@ -123,36 +130,55 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
       return path;
     };
 
-    while (session.globalStep < numberOfSteps && !options.signal?.aborted && !stopSignal.signal.aborted) {
-      const next = await batches.next();
-      if (next.done) {
-        log(`Input data ran out at global step ${session.globalStep}`);
-        break;
+    const stepsPerRun = options.stepsPerRun ?? 1;
+    let exhausted = false;
+    while (!exhausted && session.globalStep < numberOfSteps && !options.signal?.aborted && !stopSignal.signal.aborted) {
+      const batches: Record<string, HostTensor>[] = [];
+      const want = options.trainStepFn ? 1 : Math.min(stepsPerRun, numberOfSteps - session.globalStep);
+      while (batches.length < want) {
+        const next = await batches_.next();
+        if (next.done) {
+          log(`Input data ran out at global step ${session.globalStep + batches.length}`);
+          exhausted = true;
+          break;
+        }
+        batches.push(next.value as Record<string, HostTensor>);
       }
+      if (batches.length === 0) break;
       const start = performance.now();
       const summariesDue = summariesMs === 0 || start - lastSummary >= summariesMs;
-      const runStep = (withSummaries = summariesDue) => session!.run(next.value as Record<string, HostTensor>, { withSummaries });
-      let result: StepResult & { shouldStop?: boolean };
+      const firstStep = session.globalStep;
+      let losses: number[], summaries: StepResult["summaries"], shouldStop = false;
       if (options.trainStepFn) {
-        const r = await options.trainStepFn({ ...ctx, step: session.globalStep, runStep });
-        result = { loss: r.loss, shouldStop: r.shouldStop };
+        const runStep = async (withSummaries = summariesDue) => {
+          const r = await session!.run(batches[0], { withSummaries });
+          summaries = r.summaries;
+          return r;
+        };
+        const r = await options.trainStepFn({ ...ctx, step: firstStep, runStep });
+        losses = [r.loss];
+        shouldStop = Boolean(r.shouldStop);
       } else {
-        result = await runStep();
+        ({ losses, summaries } = await session.runSteps(batches, { withSummaries: summariesDue }));
       }
-      lastLoss = result.loss;
-      const secPerStep = (performance.now() - start) / 1000;
+      const secPerStep = (performance.now() - start) / 1000 / losses.length;
+      losses.forEach((loss, i) => {
+        const step = firstStep + i + 1;
+        if (logEvery > 0 && step % logEvery === 0) log(`global step ${step}: loss = ${loss.toFixed(4)} (${secPerStep.toFixed(3)} sec/step)`);
+        options.onStep?.({ step, loss, secPerStep });
+      });
+      lastLoss = losses[losses.length - 1];
       const step = session.globalStep;
-      if (logEvery > 0 && step % logEvery === 0) log(`global step ${step}: loss = ${lastLoss.toFixed(4)} (${secPerStep.toFixed(3)} sec/step)`);
-      options.onStep?.({ step, loss: lastLoss, secPerStep });
-      if (result.summaries) {
+      if (summaries) {
         const now = performance.now();
         const rate = (step - rateStart.step) / Math.max(1e-9, (now - rateStart.time) / 1000);
-        writeSummaries(writer, result.summaries, step, rateStart.step < step ? rate : undefined);
+        // Tagged with the global step after the update, like the log line (slim's convention).
+        writeSummaries(writer, summaries, step, rateStart.step < step ? rate : undefined);
         rateStart = { time: now, step };
         lastSummary = start;
       }
       if (performance.now() - lastCheckpoint >= checkpointMs) log(`Saved ${await save()}`);
-      if (result.shouldStop) break;
+      if (shouldStop) break;
     }
     log(`Saved ${await save()} (final)`);
     return lastLoss;

@@ -11,6 +11,7 @@ import { seededRandom } from "../graph/random.ts";
 import { fromStorage, toStorage } from "../graph/storage_layout.ts";
 import type { Variable } from "../graph/variable.ts";
 import { type CompiledModel, compileModel, updatedName } from "../onnx/compile.ts";
+import { copyName, type UnrolledModel, unrollSteps } from "../onnx/unroll.ts";
 import { createRuntime } from "../runtime/create.ts";
 import { noiseFor } from "../runtime/evaluate.ts";
 import { checkFeed } from "../runtime/feeds.ts";
@@ -26,6 +27,14 @@ export interface StepResult {
   /** The loss before this step's update. */
   loss: number;
   /** Summary values by tag, present when requested. */
+  summaries?: Map<string, { spec: SummarySpec; value: HostTensor }>;
+}
+
+/** What a run of several steps returns. */
+export interface StepsResult {
+  /** Each step's loss, before its update. */
+  losses: number[];
+  /** The last step's summaries, when requested. */
   summaries?: Map<string, { spec: SummarySpec; value: HostTensor }>;
 }
 
@@ -62,14 +71,18 @@ export class TrainSession {
   readonly variables: Variable[];
   readonly summaries: SummarySpec[];
 
+  /** Sessions by steps per run (1 always; more when `runSteps` is given several batches). */
+  private readonly sessions = new Map<number, Promise<{ model: UnrolledModel; session: RuntimeSession }>>();
+
   private constructor(
     readonly trainOp: TrainOp,
     readonly runtime: Runtime,
     readonly model: CompiledModel,
     readonly evalModel: CompiledModel,
-    private readonly session: RuntimeSession,
+    session: RuntimeSession,
     readonly seed: number,
   ) {
+    this.sessions.set(1, Promise.resolve({ model: unrollSteps(model, 1, { perStep: ["loss"] }), session }));
     this.variables = trainOp.totalLoss.graph.getCollection<Variable>(GraphKeys.GLOBAL_VARIABLES);
     this.summaries = trainOp.totalLoss.graph.getCollection<SummarySpec>(GraphKeys.SUMMARIES);
   }
@@ -142,42 +155,64 @@ export class TrainSession {
    * state changes, so nothing poisoned is kept or saved.
    */
   async run(batch: Record<string, HostTensor>, { withSummaries = false } = {}): Promise<StepResult> {
+    const { losses, summaries } = await this.runSteps([batch], { withSummaries });
+    return { loss: losses[0], summaries };
+  }
+
+  /**
+   * Runs one step per batch in a single ONNX Runtime call (the steps unrolled in
+   * one model, compiled on first use for each count). Each step sees exactly what
+   * `run` would feed it; summaries come from the last step. A NaN or Inf loss in any
+   * step throws naming that step, and the variables keep their values from before
+   * the call.
+   */
+  async runSteps(batches: readonly Record<string, HostTensor>[], { withSummaries = false } = {}): Promise<StepsResult> {
+    const k = batches.length;
+    if (k === 0) throw new Error("TrainSession.runSteps: no batches");
+    const { model, session } = await this.sessionFor(k);
     const feeds: Record<string, RuntimeValue> = {};
     const owned: RuntimeValue[] = [];
-    for (const input of this.model.inputs) {
+    for (const input of model.inputs) {
       if (input.kind === "variable") {
         const value = this.state.get(input.name);
         if (!value) throw new Error(`TrainSession: variable ${input.name} has no value (initialize or restore first)`);
-        feeds[input.name] = value;
+        feeds[input.onnxName] = value;
         continue;
       }
+      const step = this.globalStep + input.copy;
       let host: HostTensor;
-      if (input.kind === "random") host = noiseFor(input.tensor, this.seed, this.globalStep);
-      else if (input.tensor === this.trainOp.globalStep) host = { dtype: "float32", shape: [], data: new Float32Array([this.globalStep]) };
+      if (input.kind === "random") host = noiseFor(input.tensor, this.seed, step);
+      else if (input.tensor === this.trainOp.globalStep) host = { dtype: "float32", shape: [], data: new Float32Array([step]) };
       else {
+        const batch = batches[input.copy];
         const fed = batch[input.name];
         if (!fed) {
-          throw new Error(`Step ${this.globalStep}: no value fed for placeholder ${input.tensor.describe()} (fed: ${Object.keys(batch).join(", ") || "nothing"})`);
+          throw new Error(`Step ${step}: no value fed for placeholder ${input.tensor.describe()} (fed: ${Object.keys(batch).join(", ") || "nothing"})`);
         }
-        checkFeed(`placeholder ${input.name} at step ${this.globalStep}`, input.tensor, fed);
+        checkFeed(`placeholder ${input.name} at step ${step}`, input.tensor, fed);
         host = fed;
       }
       const value = this.runtime.fromHost(host);
       owned.push(value);
-      feeds[input.name] = value;
+      feeds[input.onnxName] = value;
     }
-    const fetches = ["loss", ...this.trainOp.updates.map((u) => updatedName(u.variable))];
+    const lossNames = Array.from({ length: k }, (_, i) => copyName("loss", i, k));
+    const fetches = [...lossNames, ...this.trainOp.updates.map((u) => updatedName(u.variable))];
     if (withSummaries) fetches.push(...this.summaries.map((s) => SUMMARY_PREFIX + s.name));
     const targets: Record<string, RuntimeValue | null> = Object.fromEntries(fetches.map((f) => [f, null]));
     if (this.runtime.outputsInHostMemory) {
       for (const u of this.trainOp.updates) targets[updatedName(u.variable)] = this.spare.get(u.variable.name) ?? null;
     }
-    const out = await this.session.run(feeds, targets);
+    const out = await session.run(feeds, targets);
     for (const v of owned) v.dispose();
-    const loss = Number((await this.runtime.toHost(out.loss)).data[0]);
-    if (this.trainOp.checkNumerics && !Number.isFinite(loss)) {
-      for (const k of fetches) out[k]?.dispose();
-      throw new Error(`Step ${this.globalStep}: LossTensor is inf or nan (loss = ${loss}); the variables keep their values from before this step`);
+    const losses: number[] = [];
+    for (const name of lossNames) losses.push(Number((await this.runtime.toHost(out[name])).data[0]));
+    const bad = this.trainOp.checkNumerics ? losses.findIndex((l) => !Number.isFinite(l)) : -1;
+    if (bad >= 0) {
+      for (const f of fetches) if (!f.endsWith("/updated") || !this.runtime.outputsInHostMemory) out[f]?.dispose();
+      throw new Error(
+        `Step ${this.globalStep + bad}: LossTensor is inf or nan (loss = ${losses[bad]}); the variables keep their values from step ${this.globalStep}`,
+      );
     }
     for (const u of this.trainOp.updates) {
       const name = u.variable.name;
@@ -186,19 +221,30 @@ export class TrainSession {
       else previous?.dispose();
       this.state.set(name, out[updatedName(u.variable)]);
     }
-    let summaries: StepResult["summaries"];
+    let summaries: StepsResult["summaries"];
     if (withSummaries) {
       summaries = new Map();
       for (const spec of this.summaries) summaries.set(spec.name, { spec, value: await this.runtime.toHost(out[SUMMARY_PREFIX + spec.name]) });
     }
-    out.loss.dispose();
-    this.globalStep++;
-    return { loss, summaries };
+    for (const name of lossNames) out[name].dispose();
+    this.globalStep += k;
+    return { losses, summaries };
+  }
+
+  private sessionFor(k: number): Promise<{ model: UnrolledModel; session: RuntimeSession }> {
+    let entry = this.sessions.get(k);
+    if (!entry) {
+      const model = unrollSteps(this.model, k, { perStep: ["loss"] });
+      entry = this.runtime.createSession(model.bytes, { keepOnDevice: this.trainOp.updates.map((u) => updatedName(u.variable)) })
+        .then((session) => ({ model, session }));
+      this.sessions.set(k, entry);
+    }
+    return entry;
   }
 
   /** Ends ONNX Runtime profiling (when enabled) and returns the profile file's name. */
-  endProfiling(): string | undefined {
-    return this.session.endProfiling();
+  async endProfiling(): Promise<string | undefined> {
+    return (await this.sessions.get(1)!).session.endProfiling();
   }
 
   /** Ends the session and frees device memory. */
@@ -206,6 +252,6 @@ export class TrainSession {
     for (const v of [...this.state.values(), ...this.spare.values()]) v.dispose();
     this.state.clear();
     this.spare.clear();
-    await this.session.release();
+    for (const entry of this.sessions.values()) await (await entry).session.release();
   }
 }

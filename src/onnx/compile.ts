@@ -36,6 +36,8 @@ export interface CompiledModel {
   outputs: ModelOutput[];
   /** Number of ONNX nodes emitted. */
   nodeCount: number;
+  /** The model before serialisation, for transformations such as `unrollSteps`. */
+  parts: { nodes: NodeProtoLike[]; initializers: Record<string, unknown>[]; name: string; docString?: string };
 }
 
 /** The output name under which a variable's next value leaves a train step. */
@@ -179,7 +181,7 @@ export function compileModel(
     inputs: inputs.map((i) => makeValueInfo(i.name, i.tensor.dtype, i.tensor.shape)),
     outputs: outputs.map((o) => makeValueInfo(o.name, o.tensor.dtype, o.tensor.shape)),
   });
-  return { bytes, inputs, outputs, nodeCount: nodes.length };
+  return { bytes, inputs, outputs, nodeCount: nodes.length, parts: { nodes, initializers, name, docString } };
 }
 
 /** The nodes the given tensors depend on, in creation (hence topological) order. */
