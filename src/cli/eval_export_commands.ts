@@ -45,8 +45,12 @@ async function resolveCheckpoint(flags: Record<string, unknown>) {
  * ```
  */
 export async function evalCommand(flags: Record<string, unknown>): Promise<number> {
+  const heldOut = Number(flags["held-out"]);
+  if (!(Number.isInteger(heldOut) && heldOut >= 1 && heldOut <= 10000)) {
+    throw new Error(`--held-out must be an integer from 1 to 10000 (the digits to evaluate on), got ${flags["held-out"]}`);
+  }
   const { restored } = await resolveCheckpoint(flags);
-  const digits = await loadMnistDigits({ heldOut: Number(flags["held-out"]), seed: Number(flags.seed) });
+  const digits = await loadMnistDigits({ heldOut, seed: Number(flags.seed) });
   const { accuracy, examples } = await digitsAccuracy(restored.tensors, digits.test, {
     executionProvider: flags.ep as ExecutionProvider, intraOpNumThreads: flags.threads as number | undefined,
   });

@@ -3,7 +3,7 @@
  * bar, TensorBoard logs, checkpoints, resume, and a closing summary table.
  * @module
  */
-import { restoreLatest } from "../checkpoint/mod.ts";
+import { latestCheckpoint, restoreLatest } from "../checkpoint/mod.ts";
 import { Dataset } from "../data/dataset.ts";
 import { loadMnistDigits } from "../data/mnist.ts";
 import { defaultFileSystem } from "../fs/default.ts";
@@ -47,14 +47,22 @@ export const TRAIN_FLAGS: FlagSpec[] = [
  * ```
  */
 export async function trainCommand(flags: Record<string, unknown>): Promise<number> {
-  const logdir = String(flags.logdir), steps = Number(flags.steps), batchSize = Number(flags["batch-size"]);
+  const logdir = String(flags.logdir), steps = positiveInteger(flags, "steps"), batchSize = positiveInteger(flags, "batch-size");
   const seed = Number(flags.seed), ep = flags.ep as ExecutionProvider;
-  if (!(Number.isInteger(steps) && steps > 0)) throw new Error(`--steps must be a positive integer, got ${flags.steps}`);
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`--batch-size must be a positive integer, got ${flags["batch-size"]}`);
+  // Checked here so a bad value fails at once, naming the flag, not after the digits load and VGG-16 compiles.
+  if (flags["steps-per-run"] !== undefined) positiveInteger(flags, "steps-per-run");
+  if (flags.threads !== undefined) positiveInteger(flags, "threads");
+  const heldOut = Number(flags["held-out"]), maxHeldOut = MNIST_COUNT - batchSize;
+  if (!(Number.isInteger(heldOut) && heldOut >= 1 && heldOut <= maxHeldOut)) {
+    throw new Error(`--held-out must be an integer from 1 to ${maxHeldOut} (the rest, at least one batch, trains), got ${flags["held-out"]}`);
+  }
+  for (const name of ["save-summaries-secs", "save-interval-secs"]) {
+    if (!(Number(flags[name]) >= 0)) throw new Error(`--${name} must be a non-negative number, got ${flags[name]}`);
+  }
   const fs = await defaultFileSystem();
   if (flags.fresh) await removeCheckpoints(fs, logdir);
 
-  const digits = await loadMnistDigits({ heldOut: Number(flags["held-out"]), seed });
+  const digits = await loadMnistDigits({ heldOut, seed });
   const trainCount = digits.train.labels.shape[0];
   const { trainOp } = buildDigitsTrainGraph({
     batchSize, optimizer: optimizerByName(String(flags.optimizer), Number(flags["learning-rate"])), weightDecay: Number(flags["weight-decay"]),
@@ -66,7 +74,9 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<numb
   console.log(`slimtrain: training vgg_16 on ${trainCount} real digits (${digits.test.labels.shape[0]} held out), batch ${batchSize}, ${flags.optimizer} lr ${flags["learning-rate"]}, ${ep} EP`);
   let progress: Progress | undefined;
   const started = performance.now();
-  let startStep = 0;
+  // Where a resumed run starts (the latest checkpoint's step, from its name), for the summary table.
+  const latest = await latestCheckpoint(fs, logdir);
+  const startStep = latest ? Number(/model\.ckpt-(\d+)$/.exec(latest)?.[1] ?? 0) : 0;
   const finalLoss = await train(trainOp, logdir, {
     data, numberOfSteps: steps, seed, executionProvider: ep, intraOpNumThreads: flags.threads as number | undefined,
     saveSummariesSecs: Number(flags["save-summaries-secs"]), saveIntervalSecs: Number(flags["save-interval-secs"]),
@@ -75,7 +85,6 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<numb
     initFn: () => {},
     onStep: ({ step, loss, secPerStep }) => {
       if (!progress) {
-        startStep = step - 1;
         progress = new Progress(stdout, { totalSteps: steps, batchSize, startStep });
       }
       progress.update(step, loss, secPerStep);
@@ -88,7 +97,7 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<numb
   const rows: [string, string][] = [
     ["steps", `${restored!.globalStep} (${restored!.globalStep - startStep} this run)`],
     ["time", `${formatDuration(trainSecs)} (${(trainSecs / Math.max(1, restored!.globalStep - startStep)).toFixed(3)} s/step)`],
-    ["final loss", finalLoss.toFixed(4)],
+    ["final loss", Number.isFinite(finalLoss) ? finalLoss.toFixed(4) : "n/a (no steps to run)"],
     ["held-out accuracy", `${(100 * accuracy).toFixed(2)}% of ${examples} digits`],
     ["checkpoint", restored!.path],
     ["TensorBoard", `tensorboard --logdir ${logdir}`],
@@ -96,6 +105,15 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<numb
   const w = Math.max(...rows.map(([k]) => k.length));
   console.log("\n" + rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n"));
   return accuracy;
+}
+
+/** The digits the `mnist` package ships, split into train and held-out. */
+const MNIST_COUNT = 10000;
+
+function positiveInteger(flags: Record<string, unknown>, name: string): number {
+  const n = Number(flags[name]);
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`--${name} must be a positive integer, got ${flags[name]}`);
+  return n;
 }
 
 async function removeCheckpoints(fs: Awaited<ReturnType<typeof defaultFileSystem>>, logdir: string): Promise<void> {

@@ -55,6 +55,10 @@ function getFeature<K extends Feature["kind"]>(
 function rawImage(bytes: Uint8Array, ex: Map<string, Feature>, place: RecordPlace, options: ImageOptions): HostTensor {
   const h = Number(getFeature(ex, "image/height", "int64", place, false)?.value[0] ?? options.height);
   const w = Number(getFeature(ex, "image/width", "int64", place, false)?.value[0] ?? options.width);
+  // Two negative sizes would pass the channel count below and resize into NaNs.
+  if (!(Number.isSafeInteger(h) && Number.isSafeInteger(w) && h > 0 && w > 0)) {
+    throw new Error(`Raw image of ${describe(place)} has size ${h}x${w}; image/height and image/width must be positive`);
+  }
   const c = bytes.length / (h * w);
   if (![1, 2, 3, 4].includes(c)) {
     throw new Error(`Raw image of ${describe(place)} has ${bytes.length} bytes, not ${h}x${w} with 1-4 channels`);

@@ -126,9 +126,13 @@ export class NodeFileSystem implements FileSystem {
     try {
       await handle.writeFile(data);
       await handle.sync();
-    } finally {
-      await handle.close();
+    } catch (err) {
+      await handle.close().catch(() => {});
+      // Ours by the exclusive create; left half-written it would block the name (a lock file) for good.
+      await fsp.rm(path, { force: true }).catch(() => {});
+      throw describeError(err, `Cannot write ${path}`);
     }
+    await handle.close();
     return true;
   }
 }
@@ -154,6 +158,10 @@ function describeError(err: unknown, what: string): Error {
   const e = err as { code?: string; message?: string };
   const reason = e.code === "ENOSPC"
     ? "no space left on device"
+    : e.code === "EDQUOT"
+    ? "disk quota exceeded"
+    : e.code === "EROFS"
+    ? "read-only file system"
     : e.code === "EACCES" || e.code === "EPERM"
     ? "permission denied"
     : e.code === "ENOENT"

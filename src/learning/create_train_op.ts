@@ -64,6 +64,9 @@ export function createTrainOp(totalLoss: Tensor, optimizer: Optimizer, options: 
   for (const k of Object.keys(options)) {
     if (!KNOWN.has(k)) throw new Error(`createTrainOp: unknown option ${k} (known: ${[...KNOWN].join(", ")})`);
   }
+  if (!optimizer || typeof optimizer.applyGradients !== "function") {
+    throw new Error(`createTrainOp: optimizer must be an Optimizer (e.g. optimizers.gradientDescent({ learningRate })), got ${String(optimizer)}`);
+  }
   if (totalLoss.size !== 1 || totalLoss.dtype !== "float32") {
     throw new Error(`createTrainOp: totalLoss must be a float32 scalar, got ${totalLoss.describe()}`);
   }

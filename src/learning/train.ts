@@ -73,6 +73,9 @@ const KNOWN = new Set([
   "wasmPaths", "stepsPerRun",
 ]);
 
+/** Temporary files of `writeFileAtomic` for the two models `train` writes into the logdir. */
+const MODEL_LEFTOVER = /^(?:training_model|eval_model)\.onnx\.tmp-/;
+
 /**
  * Trains until `numberOfSteps` (or a stop signal), returning the last loss.
  *
@@ -82,6 +85,9 @@ const KNOWN = new Set([
  * ```
  */
 export async function train(trainOp: TrainOp, logdir: string, options: TrainOptions = {}): Promise<number> {
+  if (!trainOp || typeof trainOp !== "object" || !trainOp.totalLoss || !Array.isArray(trainOp.updates)) {
+    throw new Error(`train: the first argument must be the TrainOp that createTrainOp returns, got ${String(trainOp)}`);
+  }
   validateOptions(options);
   const fs = options.fs ?? (await defaultFileSystem());
   const log = options.log ?? ((line: string) => console.log(line));
@@ -98,7 +104,12 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
     : () => {};
   let session: TrainSession | undefined;
   let writer: EventFileWriter | undefined;
+  let failed = false;
   try {
+    // Holding the lock, these can only be a killed trainer's half-written models; nothing else would remove them.
+    for (const name of await fs.readDir(logdir)) {
+      if (MODEL_LEFTOVER.test(name)) await fs.remove(fs.join(logdir, name));
+    }
     session = await TrainSession.create(trainOp, { ...options, seed: options.seed ?? 0 });
     await fs.writeFileAtomic(fs.join(logdir, "training_model.onnx"), session.model.bytes);
     await fs.writeFileAtomic(fs.join(logdir, "eval_model.onnx"), session.evalModel.bytes);
@@ -121,12 +132,15 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
     const checkpointMs = (options.saveIntervalSecs ?? 600) * 1000;
     const logEvery = options.logEveryNSteps ?? 1;
     let lastSummary = -Infinity, lastCheckpoint = performance.now(), lastLoss = NaN;
+    // The step the newest checkpoint on disk holds, so the final save is not a duplicate.
+    let savedStep = restored ? restored.globalStep : -1;
     let rateStart = { time: performance.now(), step: session.globalStep };
     const save = async () => {
       const tensors = await session!.readState();
       tensors.set("global_step", { dtype: "int64", shape: [], data: new BigInt64Array([BigInt(session!.globalStep)]) });
       const path = await saver.save(logdir, tensors, { globalStep: session!.globalStep });
       lastCheckpoint = performance.now();
+      savedStep = session!.globalStep;
       return path;
     };
 
@@ -180,13 +194,22 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
       if (performance.now() - lastCheckpoint >= checkpointMs) log(`Saved ${await save()}`);
       if (shouldStop) break;
     }
-    log(`Saved ${await save()} (final)`);
+    if (savedStep !== session.globalStep) log(`Saved ${await save()} (final)`);
+    else log(`Checkpoint for global step ${savedStep} is already saved`);
     return lastLoss;
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
     stopOnSignal();
     await writer?.close().catch((err) => log(`Could not close the event file: ${(err as Error).message}`));
     await session?.release();
-    await lock.release();
+    // After a failure the logdir may be unwritable (full, read-only): the first error is the one to report,
+    // and the lock left behind is stale once this process exits.
+    await lock.release().catch((err) => {
+      if (!failed) throw err;
+      log(`Could not remove the lock ${lock.path}: ${(err as Error).message}`);
+    });
   }
 }
 
@@ -209,6 +232,8 @@ function validateOptions(options: TrainOptions): void {
   const n = options.numberOfSteps;
   if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new Error(`train: numberOfSteps must be a positive integer, got ${n}`);
   if (n === undefined && !options.signal) throw new Error("train: pass numberOfSteps or a signal that stops the run");
+  const k = options.stepsPerRun;
+  if (k !== undefined && !(Number.isInteger(k) && k > 0)) throw new Error(`train: stepsPerRun must be a positive integer, got ${k}`);
   for (const key of ["saveSummariesSecs", "saveIntervalSecs", "logEveryNSteps"] as const) {
     const v = options[key];
     if (v !== undefined && !(v >= 0)) throw new Error(`train: ${key} must be a non-negative number, got ${v}`);

@@ -45,6 +45,9 @@ export function resolveTrainData(trainOp: TrainOp, data: TrainData | undefined, 
     return pipelines[0].batchesFrom(startStep);
   }
   const source = typeof data === "function" ? data(startStep) : data;
+  if (source === null || typeof source !== "object" || !(Symbol.asyncIterator in source || Symbol.iterator in source)) {
+    throw new Error(`train: data must be an iterable or async iterable of feeds, or a function of the start step returning one; got ${String(source)}`);
+  }
   if (Symbol.asyncIterator in source) return source as AsyncIterable<Feeds>;
   return (async function* () {
     yield* source as Iterable<Feeds>;

@@ -169,6 +169,9 @@ export class TrainSession {
   async runSteps(batches: readonly Record<string, HostTensor>[], { withSummaries = false } = {}): Promise<StepsResult> {
     const k = batches.length;
     if (k === 0) throw new Error("TrainSession.runSteps: no batches");
+    batches.forEach((b, i) => {
+      if (b === null || typeof b !== "object") throw new Error(`Step ${this.globalStep + i}: the batch is ${String(b)}, not feeds keyed by placeholder name`);
+    });
     const { model, session } = await this.sessionFor(k);
     const feeds: Record<string, RuntimeValue> = {};
     const owned: RuntimeValue[] = [];

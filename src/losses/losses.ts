@@ -20,6 +20,7 @@ import {
   stopGradient,
   sub,
 } from "../ops/mod.ts";
+import { requireFeedRange } from "../runtime/feeds.ts";
 import { type LossOptions, lossScope } from "./weighted.ts";
 
 /** Options for the cross-entropy losses that smooth their labels. */
@@ -57,8 +58,10 @@ export function softmaxCrossEntropy(logits: Tensor, onehotLabels: Tensor, option
 /**
  * Softmax cross-entropy against integer class ids ([batch], int64 or int32). The
  * one-hot labels are built with a comparison against a constant range, which GPU
- * execution providers run (they lack ONNX's OneHot). Ids outside [0, classes)
- * match no class and contribute a loss of 0, where TensorFlow would raise.
+ * execution providers run (they lack ONNX's OneHot). Such a one-hot row is all
+ * zeros for an id outside [0, classes), giving a loss of 0 instead of TensorFlow's
+ * error; so when `labels` is a placeholder, feeding an id out of range is refused
+ * on the host (`checkFeed`), naming the placeholder, the index and the range.
  *
  * @example
  * ```ts
@@ -78,6 +81,7 @@ export function sparseSoftmaxCrossEntropy(logits: Tensor, labels: Tensor, option
       `sparseSoftmaxCrossEntropy: labels ${labels.name} ${formatShape(labels.shape)} must be [${batch}], one class id per row of logits ${logits.name} ${formatShape(logits.shape)}`,
     );
   }
+  requireFeedRange(labels, 0, classes, `class ids of sparseSoftmaxCrossEntropy over the ${classes} classes of logits ${logits.name}`);
   return lossScope("sparseSoftmaxCrossEntropy", "sparse_softmax_cross_entropy_loss", logits, options, () => {
     const ids = constant(Array.from({ length: classes }, (_, i) => i), [1, classes], labels.dtype, logits.graph);
     const onehot = cast(equal(reshape(labels, [batch, 1]), ids), "float32");

@@ -1,10 +1,47 @@
 /**
  * Checks fed values against the graph before ONNX Runtime sees them, so a wrong
- * shape or dtype is reported with the placeholder's name, not as a runtime error.
+ * shape, dtype or value is reported with the placeholder's name, not as a runtime
+ * error or a silently wrong result.
  * @module
  */
-import { formatShape, type HostTensor, numElements } from "../graph/host_tensor.ts";
+import { type DType, formatShape, type HostTensor, numElements } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
+
+/** The graph collection of value ranges that feeds of a placeholder must respect. */
+export const FEED_RANGES = "feed_value_ranges";
+
+/** Integer values a placeholder accepts: [min, max), and who needs it so. */
+export interface FeedRange {
+  tensor: Tensor;
+  min: number;
+  /** Exclusive. */
+  max: number;
+  /** Named in the error, e.g. "class ids of sparseSoftmaxCrossEntropy over 10 classes". */
+  why: string;
+}
+
+/**
+ * Declares that every value fed to `tensor` must lie in [min, max), for ops whose
+ * ONNX lowering would turn an out-of-range value into a silently wrong result.
+ * Only a placeholder's feeds can be checked on the host; for a computed tensor
+ * this does nothing.
+ *
+ * @example
+ * ```ts
+ * requireFeedRange(labels, 0, classes, `class ids of sparseSoftmaxCrossEntropy over ${classes} classes`);
+ * ```
+ */
+export function requireFeedRange(tensor: Tensor, min: number, max: number, why: string): void {
+  if (tensor.node.op !== "Placeholder") return;
+  tensor.graph.addToCollection(FEED_RANGES, { tensor, min, max, why } satisfies FeedRange);
+}
+
+const ARRAY_TYPES: Record<DType, { name: string; is: (d: unknown) => boolean }> = {
+  float32: { name: "Float32Array", is: (d) => d instanceof Float32Array },
+  int64: { name: "BigInt64Array", is: (d) => d instanceof BigInt64Array },
+  int32: { name: "Int32Array", is: (d) => d instanceof Int32Array },
+  bool: { name: "Uint8Array", is: (d) => d instanceof Uint8Array },
+};
 
 /**
  * Throws a clear error when `value` does not fit `target`.
@@ -15,6 +52,9 @@ import type { Tensor } from "../graph/tensor.ts";
  * ```
  */
 export function checkFeed(what: string, target: Tensor | { shape: readonly number[]; dtype: string }, value: HostTensor): void {
+  if (!value || typeof value !== "object" || !Array.isArray(value.shape) || !value.data) {
+    throw new Error(`Feed for ${what}: expected a tensor { dtype, shape, data }, got ${describeValue(value)}`);
+  }
   if (value.dtype !== target.dtype) {
     throw new Error(`Feed for ${what}: expected dtype ${target.dtype}, got ${value.dtype}`);
   }
@@ -24,4 +64,30 @@ export function checkFeed(what: string, target: Tensor | { shape: readonly numbe
   if (value.data.length !== numElements(value.shape)) {
     throw new Error(`Feed for ${what}: ${value.data.length} values do not fill shape ${formatShape(value.shape)}`);
   }
+  // Plain arrays are converted by ONNX Runtime; a typed array of another kind is refused there without a name.
+  const kind = ARRAY_TYPES[value.dtype];
+  if (ArrayBuffer.isView(value.data) && kind && !kind.is(value.data)) {
+    throw new Error(`Feed for ${what}: dtype ${value.dtype} needs a ${kind.name}, got ${value.data.constructor.name}`);
+  }
+  if ("graph" in target) {
+    for (const range of target.graph.getCollection<FeedRange>(FEED_RANGES)) {
+      if (range.tensor === target) checkRange(what, range, value);
+    }
+  }
+}
+
+function checkRange(what: string, { min, max, why }: FeedRange, value: HostTensor): void {
+  const data = value.data as ArrayLike<number | bigint>;
+  for (let i = 0; i < data.length; i++) {
+    const v = Number(data[i]);
+    if (!(v >= min && v < max)) {
+      throw new Error(`Feed for ${what}: value ${data[i]} at index ${i} is outside [${min}, ${max}) (${why})`);
+    }
+  }
+}
+
+function describeValue(v: unknown): string {
+  if (v === null || typeof v !== "object") return String(v);
+  const o = v as { dtype?: unknown; shape?: unknown };
+  return `an object with dtype ${String(o.dtype)} and shape ${JSON.stringify(o.shape) ?? "undefined"}`;
 }
