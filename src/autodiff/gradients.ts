@@ -5,7 +5,7 @@
  * @module
  */
 import { formatShape } from "../graph/host_tensor.ts";
-import type { Node, Tensor } from "../graph/tensor.ts";
+import { ancestorNodes, type Node, type Tensor } from "../graph/tensor.ts";
 import { add } from "../ops/binary.ts";
 import { broadcastAxes } from "../ops/broadcast.ts";
 import { reduceSum } from "../ops/reduce.ts";
@@ -86,18 +86,10 @@ function sumToShape(g: Tensor, x: Tensor, node: Node): Tensor {
 
 /** Nodes on some path from an x to a y (inclusive of the nodes producing ys). */
 function nodesBetween(ys: readonly Tensor[], xs: readonly Tensor[]): Set<Node> {
-  const fromYs = new Set<Node>();
-  const stack = ys.map((y) => y.node);
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (fromYs.has(n)) continue;
-    fromYs.add(n);
-    for (const t of n.inputs) stack.push(t.node);
-  }
   // Forward from xs, restricted to nodes that reach ys.
   const xNodes = new Set(xs.map((x) => x.node));
   const reach = new Set<Node>();
-  for (const n of [...fromYs].sort((a, b) => a.id - b.id)) {
+  for (const n of ancestorNodes(ys)) {
     if (xNodes.has(n) || n.inputs.some((t) => reach.has(t.node))) reach.add(n);
   }
   return reach;

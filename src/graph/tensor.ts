@@ -73,3 +73,24 @@ export interface Node {
   readonly attrs: Readonly<Record<string, unknown>>;
   outputs: Tensor[];
 }
+
+/**
+ * The nodes `tensors` depend on (their producers included), in creation order,
+ * which is a topological order because a node's inputs exist before it.
+ *
+ * @example
+ * ```ts
+ * const nodes = ancestorNodes([loss]);
+ * ```
+ */
+export function ancestorNodes(tensors: readonly Tensor[]): Node[] {
+  const seen = new Set<Node>();
+  const stack = tensors.map((t) => t.node);
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const t of n.inputs) stack.push(t.node);
+  }
+  return [...seen].sort((a, b) => a.id - b.id);
+}

@@ -6,7 +6,7 @@
  * @module
  */
 import type { DType, HostTensor } from "../graph/host_tensor.ts";
-import type { Node, Tensor } from "../graph/tensor.ts";
+import { ancestorNodes, type Tensor } from "../graph/tensor.ts";
 import type { Assignment, Variable } from "../graph/variable.ts";
 import { getOp, type Lowering, type OnnxAttr } from "../ops/registry.ts";
 import { makeModel, makeNode, makeTensor, makeValueInfo, type NodeProtoLike } from "./builder.ts";
@@ -74,7 +74,7 @@ export function compileModel(
     if (seenOutputs.has(o.name)) throw new Error(`compileModel: output name ${o.name} is used twice (model ${name})`);
     seenOutputs.add(o.name);
   }
-  const needed = collectNodes(outputs.map((o) => o.tensor));
+  const needed = ancestorNodes(outputs.map((o) => o.tensor));
   const used = new Set<string>(seenOutputs);
   const valueName = new Map<number, string>();
   const fresh = (hint: string) => {
@@ -182,19 +182,6 @@ export function compileModel(
     outputs: outputs.map((o) => makeValueInfo(o.name, o.tensor.dtype, o.tensor.shape)),
   });
   return { bytes, inputs, outputs, nodeCount: nodes.length, parts: { nodes, initializers, name, docString } };
-}
-
-/** The nodes the given tensors depend on, in creation (hence topological) order. */
-function collectNodes(tensors: readonly Tensor[]): Node[] {
-  const seen = new Set<Node>();
-  const stack = tensors.map((t) => t.node);
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    for (const t of n.inputs) stack.push(t.node);
-  }
-  return [...seen].sort((a, b) => a.id - b.id);
 }
 
 export type { DType, OnnxAttr };
