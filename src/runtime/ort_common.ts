@@ -22,6 +22,12 @@ export interface OrtSessionConfig {
   allowCpuFallback: boolean;
   profileFilePrefix?: string;
   gpu: boolean;
+  /**
+   * Whether outputs may be written into caller-provided host buffers. onnxruntime-node
+   * writes into them; onnxruntime-web (wasm) was seen returning the provided tensor
+   * without its new values, so the web adapter turns this off.
+   */
+  preallocatedOutputs: boolean;
 }
 
 /**
@@ -60,7 +66,7 @@ export function ortRuntime(ort: OrtModule, pkg: string, ep: ExecutionProvider, c
   };
   return {
     transfers,
-    outputsInHostMemory: !config.gpu,
+    outputsInHostMemory: !config.gpu && config.preallocatedOutputs,
     description: `${pkg} ${ort.env?.versions?.common ?? ""} (${ep})`.replace("  ", " "),
     executionProvider: ep,
     async createSession(model, options = {}) {

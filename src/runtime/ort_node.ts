@@ -26,6 +26,7 @@ export async function nodeRuntime(options: RuntimeOptions = {}): Promise<Runtime
     allowCpuFallback: options.allowCpuFallback ?? false,
     profileFilePrefix: options.profileFilePrefix,
     gpu,
+    preallocatedOutputs: true,
   });
 }
 

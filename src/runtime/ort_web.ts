@@ -48,5 +48,6 @@ export async function webRuntime(options: RuntimeOptions = {}): Promise<Runtime>
     allowCpuFallback: options.allowCpuFallback ?? false,
     profileFilePrefix: options.profileFilePrefix,
     gpu: ep === "webgpu",
+    preallocatedOutputs: false,
   });
 }
