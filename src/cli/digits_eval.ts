@@ -25,8 +25,7 @@ export async function digitsAccuracy(
 ): Promise<{ accuracy: number; examples: number }> {
   const total = split.labels.shape[0];
   const batchSize = Math.min(options.batchSize ?? 250, total);
-  const { logits, correct } = buildDigitsEvalGraph(batchSize);
-  void logits;
+  const { correct } = buildDigitsEvalGraph(batchSize);
   const model = compileModel({ name: "digits_eval", fetches: { correct }, frozen: values });
   const runtime = await createRuntime(options);
   const session = await runtime.createSession(model.bytes);

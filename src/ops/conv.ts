@@ -162,7 +162,7 @@ function lowerFilterGrad(l: Lowering<ConvAttrs & { filterShape: number[] }>): vo
 
 /**
  * dW[:, :, i, j] = Σ_n,p,q dy[n,:,p,q] ⊗ x[n,:,p·s+i-pad,q·s+j-pad]: for each tap, one
- * GEMM whose reduction runs over batch and space together ([C, NHW] × [NHW, K]),
+ * GEMM whose reduction runs over batch and space together ([K, NHW] × [NHW, C]),
  * on channels-last views so every slice is a contiguous matrix.
  */
 function lowerFilterGradTaps(l: Lowering<ConvAttrs & { filterShape: number[] }>): void {
@@ -170,7 +170,6 @@ function lowerFilterGradTaps(l: Lowering<ConvAttrs & { filterShape: number[] }>)
   const { strides, pads, filterShape } = l.attrs;
   const [k, c, kh, kw] = filterShape;
   const [n, , ho, wo] = l.node.inputs[1].shape;
-  const [, , h, w] = l.node.inputs[0].shape;
   // Pad so every tap's window lies inside; trailing rows beyond the last window are never read.
   const padded = pads.some((p) => p > 0);
   const [xp] = padded ? l.emit("Pad", [x, l.int64s([0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])]) : [x];
@@ -194,7 +193,6 @@ function lowerFilterGradTaps(l: Lowering<ConvAttrs & { filterShape: number[] }>)
       perTap.push(g);
     }
   }
-  void h; void w;
   if (perTap.length === 1) {
     l.emit("Reshape", [perTap[0], l.int64s([k, c, kh, kw])], { outputs: l.outputs });
     return;
