@@ -6,7 +6,7 @@
  */
 import type { Tensor } from "../graph/tensor.ts";
 import { apply, type TensorLike, toTensors } from "./apply.ts";
-import { broadcastShapes } from "./broadcast.ts";
+import { broadcastShapes, sameRankInputs } from "./broadcast.ts";
 import { type GradArgs, registerOp } from "./registry.ts";
 import { cast, less } from "./compare.ts";
 import { log, neg } from "./unary.ts";
@@ -23,7 +23,7 @@ function declareBinary(type: string, apiName: string, onnx: string, grad: Rule):
       return [{ shape: broadcastShapes(apiName, [a, b]), dtype: a.dtype }];
     },
     grad,
-    lower: (l) => void l.emit(onnx, l.inputs, { outputs: l.outputs }),
+    lower: (l) => void l.emit(onnx, sameRankInputs(l), { outputs: l.outputs }),
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import { formatShape } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
+import type { Lowering } from "./registry.ts";
 
 /**
  * The broadcast shape of several tensors, or an error naming the op and each tensor.
@@ -49,4 +50,26 @@ export function broadcastAxes(inShape: readonly number[], outShape: readonly num
     else if (inShape[j - lead] === 1 && outShape[j] !== 1) axes.push(j);
   }
   return { axes, reshape: lead > 0 };
+}
+
+/**
+ * The ONNX input names of a broadcasting op, with every input of lower rank than
+ * the output reshaped to the output's rank (leading 1s). ONNX Runtime's CPU kernels
+ * take a slow element-by-element path when the ranks differ (a rank-0 scalar times
+ * a 4096×4096×1×1 tensor ran ~10× slower than the same product with a [1, 1, 1, 1]
+ * operand), and every optimizer update multiplies a parameter-sized tensor by a scalar.
+ * The reshapes of constants are folded away when the session is created.
+ *
+ * @example
+ * ```ts
+ * lower: (l) => void l.emit("Mul", sameRankInputs(l), { outputs: l.outputs }),
+ * ```
+ */
+export function sameRankInputs(l: Lowering<unknown>): string[] {
+  const rank = Math.max(...l.node.inputs.map((t) => t.rank));
+  return l.inputs.map((name, i) => {
+    const t = l.node.inputs[i];
+    if (t.rank === rank) return name;
+    return l.emit("Reshape", [name, l.int64s([...new Array(rank - t.rank).fill(1), ...t.shape])])[0];
+  });
 }

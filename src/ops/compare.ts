@@ -6,7 +6,7 @@
 import type { DType } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { apply, type TensorLike, toTensor, toTensors } from "./apply.ts";
-import { broadcastShapes } from "./broadcast.ts";
+import { broadcastShapes, sameRankInputs } from "./broadcast.ts";
 import { registerOp } from "./registry.ts";
 import { scalarLike } from "./unary.ts";
 
@@ -27,7 +27,7 @@ for (const [type, apiName] of [["Equal", "equal"], ["Less", "less"], ["Greater",
       }
       return [{ shape: broadcastShapes(apiName, [a, b]), dtype: "bool" }];
     },
-    lower: (l) => void l.emit(type, l.inputs, { outputs: l.outputs }),
+    lower: (l) => void l.emit(type, sameRankInputs(l), { outputs: l.outputs }),
   });
 }
 
@@ -49,7 +49,7 @@ registerOp<Record<string, never>>({
     const zero = scalarLike(0, dy!);
     return [null, where(c, dy!, zero), where(c, zero, dy!)];
   },
-  lower: (l) => void l.emit("Where", l.inputs, { outputs: l.outputs }),
+  lower: (l) => void l.emit("Where", sameRankInputs(l), { outputs: l.outputs }),
 });
 
 /**
