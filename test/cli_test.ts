@@ -11,13 +11,14 @@ import * as ortModule from "onnxruntime-node";
 import { readState, restoreCheckpoint } from "../src/checkpoint/mod.ts";
 import { main } from "../src/cli/main.ts";
 import { EXPORT_FLAGS } from "../src/cli/eval_export_commands.ts";
-import { buildDigitsEvalGraph } from "../src/cli/digits_model.ts";
+import { buildDigitsEvalGraph, learningRateByName } from "../src/cli/digits_model.ts";
 import { TRAIN_FLAGS } from "../src/cli/train_command.ts";
 import { NodeFileSystem } from "../src/fs/node_fs.ts";
 import type { HostTensor } from "../src/graph/host_tensor.ts";
 import { evaluate } from "../src/runtime/evaluate.ts";
 import { readEvents } from "../src/summary/event_reader.ts";
 import { assert, assertClose, assertEquals, randomArray, test } from "./harness.ts";
+import { traceSchedule } from "./schedule_trace.ts";
 
 // deno-lint-ignore no-explicit-any
 const ort: any = (ortModule as { default?: unknown }).default ?? ortModule;
@@ -90,6 +91,7 @@ test("main() exits 1 naming the flag for an unknown flag or a bad value, 2 for a
       [["train", "--held-out", "0", "--logdir", dir], /^slimtrain train: --held-out must be an integer from 1 to 9968 /],
       [["train", "--save-interval-secs", "-1", "--logdir", dir], /^slimtrain train: --save-interval-secs must be a non-negative number, got -1/],
       [["train", "--optimizer", "lbfgs"], /^slimtrain train: Flag --optimizer must be one of adam, momentum, sgd, rmsprop, adagrad, got "lbfgs"/],
+      [["train", "--learning-rate-decay-type", "step"], /^slimtrain train: Flag --learning-rate-decay-type must be one of fixed, exponential, polynomial, cosine, got "step"/],
       [["train", "--steps"], /^slimtrain train: Flag --steps needs a value/],
       [["train", "logs"], /^slimtrain train: Unexpected argument "logs"/],
       [["eval", "--ep", "tpu"], /^slimtrain eval: Flag --ep must be one of/],
@@ -109,6 +111,29 @@ test("main() exits 1 naming the flag for an unknown flag or a bad value, 2 for a
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("learningRateByName() decays to zero at the last step (polynomial, cosine) or by 0.94 every two epochs", async () => {
+  const [lr] = randomArray(1, 11, 1e-4, 1e-2);
+  const steps = 40, stepsPerEpoch = 7, at = [0, 10, 13, 14, 20, 27, 28, 40, 55];
+  assertEquals(learningRateByName("fixed", lr, { steps, stepsPerEpoch }), lr);
+  const expected: Record<string, (s: number) => number> = {
+    exponential: (s) => lr * 0.94 ** Math.floor(s / (2 * stepsPerEpoch)),
+    polynomial: (s) => lr * (1 - Math.min(s, steps) / steps),
+    cosine: (s) => lr * 0.5 * (1 + Math.cos((Math.PI * Math.min(s, steps)) / steps)),
+  };
+  for (const [type, want] of Object.entries(expected)) {
+    const schedule = learningRateByName(type, lr, { steps, stepsPerEpoch });
+    assert(typeof schedule === "function", `${type} gives a schedule`);
+    assertClose(await traceSchedule(schedule, at), at.map(want), { rtol: 1e-5, atol: 1e-9, message: type });
+  }
+  let error = "";
+  try {
+    learningRateByName("step", lr, { steps, stepsPerEpoch });
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  assertEquals(error, "Unknown learning-rate decay type step (choose from fixed, exponential, polynomial, cosine)");
 });
 
 // The expensive tests below share one logdir: train once, then eval and export it.

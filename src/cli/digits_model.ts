@@ -10,7 +10,8 @@ import type { Tensor } from "../graph/tensor.ts";
 import { placeholder } from "../graph/variable.ts";
 import { argScope, conv2d } from "../layers/mod.ts";
 import { createTrainOp, type TrainOp } from "../learning/create_train_op.ts";
-import type { Optimizer } from "../learning/optimizer.ts";
+import type { LearningRate, Optimizer } from "../learning/optimizer.ts";
+import { cosineDecay, exponentialDecay, polynomialDecay } from "../learning/schedules.ts";
 import { adagrad, adam, gradientDescent, momentum, rmsprop } from "../learning/optimizers/mod.ts";
 import { getTotalLoss, sparseSoftmaxCrossEntropy } from "../losses/mod.ts";
 import { vgg16, vggArgScope } from "../nets/mod.ts";
@@ -24,6 +25,35 @@ export const DIGITS = { size: 32, channels: 1, classes: 10 } as const;
 /** Optimizer names the CLI accepts. */
 export const OPTIMIZERS = ["adam", "momentum", "sgd", "rmsprop", "adagrad"] as const;
 
+/** Learning-rate decay types the CLI accepts (slim's `learning_rate_decay_type`, plus cosine). */
+export const DECAY_TYPES = ["fixed", "exponential", "polynomial", "cosine"] as const;
+
+/**
+ * The learning rate of a run by decay type, as slim's train_image_classifier builds
+ * it: `fixed` keeps it; `exponential` multiplies it by 0.94 every two epochs
+ * (staircase, slim's defaults); `polynomial` falls linearly and `cosine` along a half
+ * cosine, both to zero at `steps`, so the last steps take small, settling updates.
+ *
+ * @example
+ * ```ts
+ * const lr = learningRateByName("cosine", 1e-4, { steps: 1000, stepsPerEpoch: 250 });
+ * ```
+ */
+export function learningRateByName(type: string, learningRate: number, { steps, stepsPerEpoch }: { steps: number; stepsPerEpoch: number }): LearningRate {
+  switch (type) {
+    case "fixed":
+      return learningRate;
+    case "exponential":
+      return exponentialDecay({ learningRate, decaySteps: 2 * stepsPerEpoch, decayRate: 0.94, staircase: true });
+    case "polynomial":
+      return polynomialDecay({ learningRate, decaySteps: steps, endLearningRate: 0, power: 1 });
+    case "cosine":
+      return cosineDecay({ learningRate, decaySteps: steps });
+    default:
+      throw new Error(`Unknown learning-rate decay type ${type} (choose from ${DECAY_TYPES.join(", ")})`);
+  }
+}
+
 /**
  * An optimizer by CLI name.
  *
@@ -32,7 +62,7 @@ export const OPTIMIZERS = ["adam", "momentum", "sgd", "rmsprop", "adagrad"] as c
  * const opt = optimizerByName("adam", 1e-4);
  * ```
  */
-export function optimizerByName(name: string, learningRate: number): Optimizer {
+export function optimizerByName(name: string, learningRate: LearningRate): Optimizer {
   switch (name) {
     case "adam":
       return adam({ learningRate });

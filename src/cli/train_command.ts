@@ -11,7 +11,7 @@ import { train } from "../learning/train.ts";
 import type { ExecutionProvider } from "../runtime/types.ts";
 import type { FlagSpec } from "./args.ts";
 import { digitsAccuracy } from "./digits_eval.ts";
-import { buildDigitsTrainGraph, OPTIMIZERS, optimizerByName } from "./digits_model.ts";
+import { buildDigitsTrainGraph, DECAY_TYPES, learningRateByName, OPTIMIZERS, optimizerByName } from "./digits_model.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { stdout } from "./platform.ts";
 
@@ -28,6 +28,10 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: "steps", type: "number", default: 800, help: "train until the global step reaches this" },
   { name: "batch-size", type: "number", default: 32, help: "images per step" },
   { name: "learning-rate", type: "number", default: 1e-4, help: "optimizer learning rate" },
+  {
+    name: "learning-rate-decay-type", type: "string", default: "cosine", choices: DECAY_TYPES,
+    help: "how the learning rate falls: fixed, exponential (x0.94 every 2 epochs), or polynomial/cosine to 0 at --steps",
+  },
   { name: "optimizer", type: "string", default: "adam", choices: OPTIMIZERS, help: "optimizer" },
   { name: "weight-decay", type: "number", default: 0.0005, help: "L2 weight decay (slim's vgg_arg_scope)" },
   { name: "seed", type: "number", default: 0, help: "seed for initial weights, data order and dropout" },
@@ -64,14 +68,17 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<numb
 
   const digits = await loadMnistDigits({ heldOut, seed });
   const trainCount = digits.train.labels.shape[0];
+  const learningRate = learningRateByName(String(flags["learning-rate-decay-type"]), Number(flags["learning-rate"]), {
+    steps, stepsPerEpoch: Math.floor(trainCount / batchSize),
+  });
   const { trainOp } = buildDigitsTrainGraph({
-    batchSize, optimizer: optimizerByName(String(flags.optimizer), Number(flags["learning-rate"])), weightDecay: Number(flags["weight-decay"]),
+    batchSize, optimizer: optimizerByName(String(flags.optimizer), learningRate), weightDecay: Number(flags["weight-decay"]),
   });
   const data = (startStep: number) =>
     Dataset.fromTensorSlices({ images: digits.train.images, labels: digits.train.labels })
       .shuffle(trainCount, { seed }).repeat().batch(batchSize, { dropRemainder: true }).skip(startStep).prefetch(2);
 
-  console.log(`slimtrain: training vgg_16 on ${trainCount} real digits (${digits.test.labels.shape[0]} held out), batch ${batchSize}, ${flags.optimizer} lr ${flags["learning-rate"]}, ${ep} EP`);
+  console.log(`slimtrain: training vgg_16 on ${trainCount} real digits (${digits.test.labels.shape[0]} held out), batch ${batchSize}, ${flags.optimizer} lr ${flags["learning-rate"]} (${flags["learning-rate-decay-type"]}), ${ep} EP`);
   let progress: Progress | undefined;
   const started = performance.now();
   // Where a resumed run starts (the latest checkpoint's step, from its name), for the summary table.

@@ -3,36 +3,11 @@
  * every step of a range that crosses each boundary, decay period and cycle.
  */
 import { assertClose, assertEquals, assertThrows, randomArray, test } from "../../test/harness.ts";
+import { traceSchedule as trace } from "../../test/schedule_trace.ts";
 import { Graph } from "../graph/graph.ts";
-import { hostTensor } from "../graph/host_tensor.ts";
 import { placeholder } from "../graph/variable.ts";
 import "../ops/mod.ts";
-import { compileModel } from "../onnx/compile.ts";
-import { createRuntime } from "../runtime/create.ts";
-import type { Runtime } from "../runtime/types.ts";
-import { getOrCreateGlobalStep } from "./global_step.ts";
-import { cosineDecay, exponentialDecay, piecewiseConstant, polynomialDecay, type Schedule } from "./schedules.ts";
-
-let runtimePromise: Promise<Runtime> | undefined;
-const runtime = () => (runtimePromise ??= createRuntime({ intraOpNumThreads: 1 }));
-
-/** The schedule's value at each step, computed by ONNX Runtime from the fed float32 global step. */
-async function trace(schedule: Schedule, steps: readonly number[]): Promise<number[]> {
-  const g = new Graph();
-  const lr = g.asDefault(() => schedule(getOrCreateGlobalStep(g)));
-  const rt = await runtime();
-  const session = await rt.createSession(compileModel({ name: "schedule", fetches: { lr } }).bytes);
-  try {
-    const out: number[] = [];
-    for (const step of steps) {
-      const fed = { global_step: rt.fromHost(hostTensor("float32", [], Float32Array.of(step))) };
-      out.push(((await rt.toHost((await session.run(fed, ["lr"])).lr)).data as Float32Array)[0]);
-    }
-    return out;
-  } finally {
-    await session.release();
-  }
-}
+import { cosineDecay, exponentialDecay, piecewiseConstant, polynomialDecay } from "./schedules.ts";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** A learning rate, a decay rate and a fraction drawn from a seed, so no test hinges on round numbers. */
