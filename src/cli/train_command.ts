@@ -25,9 +25,9 @@ export const COMMON_FLAGS: FlagSpec[] = [
 
 /** Flags of `slimtrain train`. */
 export const TRAIN_FLAGS: FlagSpec[] = [
-  { name: "steps", type: "number", default: 800, help: "train until the global step reaches this" },
+  { name: "steps", type: "number", default: 1000, help: "train until the global step reaches this" },
   { name: "batch-size", type: "number", default: 32, help: "images per step" },
-  { name: "learning-rate", type: "number", default: 1e-4, help: "optimizer learning rate" },
+  { name: "learning-rate", type: "number", default: 2e-4, help: "optimizer learning rate (the peak, when it decays)" },
   {
     name: "learning-rate-decay-type", type: "string", default: "cosine", choices: DECAY_TYPES,
     help: "how the learning rate falls: fixed, exponential (x0.94 every 2 epochs), or polynomial/cosine to 0 at --steps",
@@ -37,7 +37,7 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: "seed", type: "number", default: 0, help: "seed for initial weights, data order and dropout" },
   { name: "fresh", type: "boolean", default: false, help: "delete existing checkpoints in logdir and start over (default: resume)" },
   { name: "save-summaries-secs", type: "number", default: 30, help: "seconds between TensorBoard summaries" },
-  { name: "save-interval-secs", type: "number", default: 120, help: "seconds between checkpoints" },
+  { name: "save-interval-secs", type: "number", default: 600, help: "seconds between checkpoints (slim's default)" },
   { name: "steps-per-run", type: "number", default: 4, help: "train steps unrolled into one ONNX Runtime call (same results, less per-call overhead)" },
   ...COMMON_FLAGS,
 ];

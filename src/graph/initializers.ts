@@ -4,7 +4,7 @@
  * @module
  */
 import { type DType, type HostTensor, allocate, numElements } from "./host_tensor.ts";
-import { normal, type Random } from "./random.ts";
+import { fillTruncatedNormal, normalStream, type Random } from "./random.ts";
 
 /** Makes a variable's initial value from its shape and a seeded generator. */
 export interface Initializer {
@@ -21,16 +21,24 @@ export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: 
   return { fanIn: shape[shape.length - 2] * receptive, fanOut: shape[shape.length - 1] * receptive };
 }
 
-function fill(name: string, draw: (shape: readonly number[], random: Random) => (i: number) => number): Initializer {
+function fill(
+  name: string,
+  draw: (shape: readonly number[], random: Random) => (i: number) => number,
+  fillFloat32?: (out: Float32Array, shape: readonly number[], random: Random) => void,
+): Initializer {
   return {
     name,
     init(shape, dtype, random) {
       const data = allocate(dtype, numElements(shape));
+      if (fillFloat32 && data instanceof Float32Array) {
+        fillFloat32(data, shape, random);
+        return { dtype, shape: [...shape], data };
+      }
       const next = draw(shape, random);
-      for (let i = 0; i < data.length; i++) {
-        const v = next(i);
-        if (data instanceof BigInt64Array) data[i] = BigInt(Math.round(v));
-        else data[i] = v;
+      if (data instanceof BigInt64Array) {
+        for (let i = 0; i < data.length; i++) data[i] = BigInt(Math.round(next(i)));
+      } else {
+        for (let i = 0; i < data.length; i++) data[i] = next(i);
       }
       return { dtype, shape: [...shape], data };
     },
@@ -82,11 +90,14 @@ export function randomUniformInitializer({ minval = -0.05, maxval = 0.05 } = {})
  * ```
  */
 export function truncatedNormalInitializer({ mean = 0, stddev = 1 } = {}): Initializer {
-  return fill(`truncated_normal(${mean}, ${stddev})`, (_s, r) => () => {
-    let z = normal(r);
-    while (Math.abs(z) > 2) z = normal(r);
-    return mean + stddev * z;
-  });
+  return fill(`truncated_normal(${mean}, ${stddev})`, (_s, r) => {
+    const gauss = normalStream(r);
+    return () => {
+      let z = gauss();
+      while (Math.abs(z) > 2) z = gauss();
+      return mean + stddev * z;
+    };
+  }, (out, _s, r) => fillTruncatedNormal(out, r, mean, stddev));
 }
 
 /**
@@ -132,10 +143,15 @@ export function varianceScalingInitializer(
       return () => (2 * r() - 1) * limit;
     }
     const stddev = Math.sqrt((1.3 * factor) / n);
+    const gauss = normalStream(r);
     return () => {
-      let z = normal(r);
-      while (Math.abs(z) > 2) z = normal(r);
+      let z = gauss();
+      while (Math.abs(z) > 2) z = gauss();
       return stddev * z;
     };
+  }, uniform ? undefined : (out, shape, r) => {
+    const { fanIn, fanOut } = computeFans(shape);
+    const n = mode === "FAN_IN" ? fanIn : mode === "FAN_OUT" ? fanOut : (fanIn + fanOut) / 2;
+    fillTruncatedNormal(out, r, 0, Math.sqrt((1.3 * factor) / n));
   });
 }

@@ -42,6 +42,8 @@ export function storageShape(shape: readonly number[], layout?: StorageLayout): 
 export function transposeHost(t: HostTensor, perm: readonly number[]): HostTensor {
   if (perm.every((p, i) => p === i)) return t;
   const shape = perm.map((p) => t.shape[p]);
+  const blocked = transposeBlocked(t, perm);
+  if (blocked) return { dtype: t.dtype, shape, data: blocked };
   const rank = t.shape.length;
   const srcStrides = new Array(rank).fill(1);
   for (let i = rank - 2; i >= 0; i--) srcStrides[i] = srcStrides[i + 1] * t.shape[i + 1];
@@ -63,6 +65,61 @@ export function transposeHost(t: HostTensor, perm: readonly number[]): HostTenso
     }
   }
   return { dtype: t.dtype, shape, data: out };
+}
+
+/**
+ * The permutation with size-1 axes dropped and source axes that stay neighbours
+ * merged: HWIO → OIHW becomes [H·W, I, O] → [O, I, H·W], fc7's [1, 1, 4096, 4096]
+ * → [4096, 4096, 1, 1] a plain 2-D transpose.
+ */
+function simplifyPermutation(shape: readonly number[], perm: readonly number[]): { dims: number[]; perm: number[] } {
+  const kept = perm.filter((p) => shape[p] !== 1);
+  // Runs of consecutive source axes, in output order.
+  const runs: number[][] = [];
+  for (const p of kept) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] + 1 === p) last.push(p);
+    else runs.push([p]);
+  }
+  // Number the merged axes by their position in the source.
+  const order = runs.map((r, i) => [r[0], i] as const).sort((a, b) => a[0] - b[0]);
+  const dims = order.map(([, i]) => runs[i].reduce((n, p) => n * shape[p], 1));
+  const rank = new Array(runs.length);
+  order.forEach(([, i], sourcePos) => (rank[i] = sourcePos));
+  return { dims, perm: rank };
+}
+
+/**
+ * A cache-blocked transpose for the permutations checkpoints meet (a 2-D swap,
+ * or [A, B, C] → [C, B, A] for conv filters): tiles of 32×32 keep both the reads
+ * and the writes within a few cache lines, where a walk along one side strides
+ * through memory (fc7's 16.7M weights took ~1 s that way). Returns null for
+ * other permutations.
+ */
+function transposeBlocked(t: HostTensor, perm: readonly number[]): HostTensor["data"] | null {
+  const { dims, perm: p } = simplifyPermutation(t.shape, perm);
+  const is2d = p.length === 2 && p[0] === 1;
+  const is3dReversal = p.length === 3 && p[0] === 2 && p[1] === 1 && p[2] === 0;
+  if (!is2d && !is3dReversal) return null;
+  const out = allocate(t.dtype, t.data.length);
+  const src = t.data as unknown as ArrayLike<number>, dst = out as unknown as { [i: number]: number };
+  // out[c, b, a] = src[a, b, c]; a 2-D swap is the case b of size 1.
+  const [a, b, c] = is2d ? [dims[0], 1, dims[1]] : dims;
+  const tile = 32;
+  for (let j = 0; j < b; j++) {
+    const srcRow = b * c, dstRow = b * a, srcBase = j * c, dstBase = j * a;
+    for (let r0 = 0; r0 < a; r0 += tile) {
+      const r1 = Math.min(r0 + tile, a);
+      for (let c0 = 0; c0 < c; c0 += tile) {
+        const c1 = Math.min(c0 + tile, c);
+        for (let r = r0; r < r1; r++) {
+          const s = srcBase + r * srcRow;
+          for (let k = c0; k < c1; k++) dst[dstBase + k * dstRow + r] = src[s + k];
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /**

@@ -20,7 +20,19 @@ function naiveTranspose(t: HostTensor, perm: number[]): number[] {
 }
 
 test("transposeHost() matches a direct index computation for random shapes and permutations", () => {
-  for (const [shape, perm] of [[[3, 4, 5, 6], [3, 2, 0, 1]], [[2, 7, 3], [1, 2, 0]], [[5, 4], [1, 0]], [[1, 1, 6, 2], [3, 2, 0, 1]]] as const) {
+  const cases = [
+    [[3, 4, 5, 6], [3, 2, 0, 1]], // conv filter HWIO → OIHW: the blocked [A, B, C] → [C, B, A] path
+    [[2, 7, 3], [1, 2, 0]], // general path
+    [[5, 4], [1, 0]],
+    [[37, 70], [1, 0]], // 2-D blocked path with partial tiles on both sides
+    [[1, 1, 6, 2], [3, 2, 0, 1]], // fc as conv: a 2-D transpose once size-1 axes drop
+    [[1, 1, 33, 65], [3, 2, 0, 1]],
+    [[3, 3, 35, 40], [3, 2, 0, 1]],
+    [[2, 1, 3, 4], [0, 2, 1, 3]], // only a size-1 axis moves
+    [[4, 5, 6, 7], [2, 3, 0, 1]], // merged runs: [20, 42] → [42, 20]
+    [[4, 5, 6], [2, 0, 1]],
+  ] as const;
+  for (const [shape, perm] of cases) {
     const n = (shape as readonly number[]).reduce((a, b) => a * b, 1);
     const t: HostTensor = { dtype: "float32", shape: [...shape], data: randomArray(n, n) };
     const got = transposeHost(t, [...perm]);
