@@ -5,7 +5,8 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: { mod: "mod.ts", cli: "src/cli/main.ts" },
   format: ["esm"],
-  target: "es2022",
+  // esnext keeps the `with { type: "json" }` import attributes (ES2025) the digits need; es2022 dropped them.
+  target: "esnext",
   platform: "neutral",
   dts: { entry: { mod: "mod.ts" } },
   splitting: true,

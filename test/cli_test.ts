@@ -3,6 +3,7 @@
 // accuracy, export writes an ONNX model that a fresh onnxruntime-node session runs
 // to the eval graph's logits; help and flag errors. VGG-16 at batch 2 with plain
 // SGD: an Adam checkpoint of this net is 1.6 GB, an SGD one 0.5 GB.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +18,7 @@ import { NodeFileSystem } from "../src/fs/node_fs.ts";
 import type { HostTensor } from "../src/graph/host_tensor.ts";
 import { evaluate } from "../src/runtime/evaluate.ts";
 import { readEvents } from "../src/summary/event_reader.ts";
-import { assert, assertClose, assertEquals, randomArray, test } from "./harness.ts";
+import { assert, assertClose, assertEquals, randomArray, runtimeName, test } from "./harness.ts";
 import { traceSchedule } from "./schedule_trace.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -220,5 +221,25 @@ test("main(export) writes an ONNX model whose logits in a fresh session equal th
     assert(new Set(Array.from(exported, (x) => x.toFixed(4))).size > 1, "the logits are not all equal");
   } finally {
     rmSync(logdir, { recursive: true, force: true });
+  }
+});
+
+// What `npx slimtrain` runs: the bundle in dist/ (built by `npm install`), under Node.js.
+// The bundler once dropped the JSON import attribute the digits need, so the bundle
+// failed where the sources passed; one real step through it catches that.
+test("the built CLI (dist/cli.js, what npx slimtrain runs) trains a step on the digits and evaluates", () => {
+  if (!runtimeName().startsWith("node")) return; // Deno and Bun run mod.ts, tested above.
+  const cli = join(process.cwd(), "dist", "cli.js");
+  assert(existsSync(cli), `${cli} is missing: npm install builds it (npm run build)`);
+  const dir = mkdtempSync(join(tmpdir(), "slimtrain-dist-"));
+  try {
+    const r = spawnSync(process.execPath, [cli, "train", "--steps", "1", "--batch-size", "2", "--held-out", "100", "--optimizer", "sgd", "--logdir", dir], {
+      encoding: "utf8",
+    });
+    assertEquals(r.status, 0, `dist/cli.js train exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
+    assert(/held-out accuracy +\d+\.\d+% of 100 digits/.test(r.stdout), r.stdout);
+    assert(existsSync(join(dir, "model.ckpt-1.safetensors")), "a checkpoint at step 1");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
