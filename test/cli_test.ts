@@ -224,20 +224,20 @@ test("main(export) writes an ONNX model whose logits in a fresh session equal th
   }
 });
 
-// What `npx slimtrain` runs: the bundle in dist/ (built by `npm install`), under Node.js.
+// What `npx slimtrain` runs: bin/slimtrain.mjs on the bundle in dist/ (built by `npm install`), under Node.js.
 // The bundler once dropped the JSON import attribute the digits need, so the bundle
 // failed where the sources passed; one real step through it catches that.
-test("the built CLI (dist/cli.js, what npx slimtrain runs) trains a step on the digits and evaluates", () => {
+test("the npm bin (bin/slimtrain.mjs on dist/, what npx slimtrain runs) trains a step on the digits and evaluates", () => {
   if (!runtimeName().startsWith("node")) return; // Deno and Bun run mod.ts, tested above.
-  const cli = join(process.cwd(), "dist", "cli.js");
-  assert(existsSync(cli), `${cli} is missing: npm install builds it (npm run build)`);
+  const bundle = join(process.cwd(), "dist", "cli.js"), cli = join(process.cwd(), "bin", "slimtrain.mjs");
+  assert(existsSync(bundle), `${bundle} is missing: npm install builds it (npm run build)`);
   const dir = mkdtempSync(join(tmpdir(), "slimtrain-dist-"));
   try {
     const r = spawnSync(process.execPath, [cli, "train", "--steps", "1", "--batch-size", "2", "--held-out", "100", "--optimizer", "sgd", "--logdir", dir], {
       encoding: "utf8",
     });
-    assertEquals(r.status, 0, `dist/cli.js train exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
-    assert(/held-out accuracy +\d+\.\d+% of 100 digits/.test(r.stdout), r.stdout);
+    assertEquals(r.status, 0, `slimtrain train exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
+    assert(/held-out accuracy +\d+\.\d+% of 100 digits/.test(r.stdout), `no accuracy row in:\n${r.stdout}`);
     assert(existsSync(join(dir, "model.ckpt-1.safetensors")), "a checkpoint at step 1");
   } finally {
     rmSync(dir, { recursive: true, force: true });
