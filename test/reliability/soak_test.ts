@@ -123,8 +123,11 @@ test("train() soak: flat memory, checkpoints and summaries on schedule", async (
     assert(Math.min(...gaps) >= INTERVAL_SECS * 1000 - 5, `checkpoints ${Math.min(...gaps).toFixed(0)} ms apart`);
     assert(median(gaps) < INTERVAL_SECS * 1000 * 1.5, `checkpoint gap median ${median(gaps).toFixed(0)} ms`);
     assert(losses.length >= expected * 0.6 - 2 && losses.length <= expected + 2, `${losses.length} summaries in ${elapsed.toFixed(1)} s`);
-    // Due by step start times; the wall time is taken after the step, so one slow step can shave a little off.
-    assert(Math.min(...summaryGaps) >= INTERVAL_SECS - 0.1, `summaries ${Math.min(...summaryGaps).toFixed(3)} s apart`);
+    // Due by step start times, but an event's wall time is taken after its step (and
+    // after a checkpoint saved in the same iteration), so a late one shortens the next
+    // gap by its delay: 0.33 s for a 0.5 s interval was seen under Bun on a busy
+    // machine. What must hold is no burst: never two summaries within half an interval.
+    assert(Math.min(...summaryGaps) >= INTERVAL_SECS * 0.5, `summaries ${Math.min(...summaryGaps).toFixed(3)} s apart`);
     assert(median(summaryGaps) < INTERVAL_SECS * 1.5, `summary gap median ${median(summaryGaps).toFixed(3)} s`);
     assert(losses.every((e, i) => i === 0 || e.step > losses[i - 1].step), "summary steps increase");
     assert(rates.length >= losses.length - 1 && rates.every((r) => r > 0), "global_step/sec logged with each summary after the first");
