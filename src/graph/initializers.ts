@@ -4,7 +4,7 @@
  * @module
  */
 import { type DType, type HostTensor, allocate, numElements } from "./host_tensor.ts";
-import { fillTruncatedNormal, normalStream, type Random } from "./random.ts";
+import { fillTruncatedNormal, type Random } from "./random.ts";
 
 /** Makes a variable's initial value from its shape and a seeded generator. */
 export interface Initializer {
@@ -21,24 +21,24 @@ export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: 
   return { fanIn: shape[shape.length - 2] * receptive, fanOut: shape[shape.length - 1] * receptive };
 }
 
-function fill(
-  name: string,
-  draw: (shape: readonly number[], random: Random) => (i: number) => number,
-  fillFloat32?: (out: Float32Array, shape: readonly number[], random: Random) => void,
-): Initializer {
+/** Float arrays an initializer fills; int64 values are drawn as float64 and rounded. */
+type FloatArray = Float32Array | Float64Array;
+
+function fill(name: string, draw: (out: FloatArray, shape: readonly number[], random: Random) => void): Initializer {
   return {
     name,
     init(shape, dtype, random) {
       const data = allocate(dtype, numElements(shape));
-      if (fillFloat32 && data instanceof Float32Array) {
-        fillFloat32(data, shape, random);
-        return { dtype, shape: [...shape], data };
-      }
-      const next = draw(shape, random);
       if (data instanceof BigInt64Array) {
-        for (let i = 0; i < data.length; i++) data[i] = BigInt(Math.round(next(i)));
+        const floats = new Float64Array(data.length);
+        draw(floats, shape, random);
+        for (let i = 0; i < data.length; i++) data[i] = BigInt(Math.round(floats[i]));
+      } else if (data instanceof Float32Array) {
+        draw(data, shape, random);
       } else {
-        for (let i = 0; i < data.length; i++) data[i] = next(i);
+        const floats = new Float64Array(data.length);
+        draw(floats, shape, random);
+        data.set(floats);
       }
       return { dtype, shape: [...shape], data };
     },
@@ -54,7 +54,7 @@ function fill(
  * ```
  */
 export function zerosInitializer(): Initializer {
-  return fill("zeros", () => () => 0);
+  return fill("zeros", (out) => void out.fill(0));
 }
 
 /**
@@ -66,7 +66,7 @@ export function zerosInitializer(): Initializer {
  * ```
  */
 export function constantInitializer(value: number): Initializer {
-  return fill(`constant(${value})`, () => () => value);
+  return fill(`constant(${value})`, (out) => void out.fill(value));
 }
 
 /**
@@ -78,7 +78,9 @@ export function constantInitializer(value: number): Initializer {
  * ```
  */
 export function randomUniformInitializer({ minval = -0.05, maxval = 0.05 } = {}): Initializer {
-  return fill(`random_uniform(${minval}, ${maxval})`, (_s, r) => () => minval + (maxval - minval) * r());
+  return fill(`random_uniform(${minval}, ${maxval})`, (out, _s, r) => {
+    for (let i = 0; i < out.length; i++) out[i] = minval + (maxval - minval) * r();
+  });
 }
 
 /**
@@ -90,14 +92,7 @@ export function randomUniformInitializer({ minval = -0.05, maxval = 0.05 } = {})
  * ```
  */
 export function truncatedNormalInitializer({ mean = 0, stddev = 1 } = {}): Initializer {
-  return fill(`truncated_normal(${mean}, ${stddev})`, (_s, r) => {
-    const gauss = normalStream(r);
-    return () => {
-      let z = gauss();
-      while (Math.abs(z) > 2) z = gauss();
-      return mean + stddev * z;
-    };
-  }, (out, _s, r) => fillTruncatedNormal(out, r, mean, stddev));
+  return fill(`truncated_normal(${mean}, ${stddev})`, (out, _s, r) => void fillTruncatedNormal(out, r, mean, stddev));
 }
 
 /**
@@ -135,23 +130,11 @@ export function varianceScalingInitializer(
   if (!["FAN_IN", "FAN_OUT", "FAN_AVG"].includes(mode)) {
     throw new Error(`varianceScalingInitializer: mode must be FAN_IN, FAN_OUT or FAN_AVG, got ${mode}`);
   }
-  return fill(`${name}(${factor}, ${mode}, ${uniform ? "uniform" : "normal"})`, (shape, r) => {
+  return fill(`${name}(${factor}, ${mode}, ${uniform ? "uniform" : "normal"})`, (out, shape, r) => {
     const { fanIn, fanOut } = computeFans(shape);
     const n = mode === "FAN_IN" ? fanIn : mode === "FAN_OUT" ? fanOut : (fanIn + fanOut) / 2;
-    if (uniform) {
-      const limit = Math.sqrt((3 * factor) / n);
-      return () => (2 * r() - 1) * limit;
-    }
-    const stddev = Math.sqrt((1.3 * factor) / n);
-    const gauss = normalStream(r);
-    return () => {
-      let z = gauss();
-      while (Math.abs(z) > 2) z = gauss();
-      return stddev * z;
-    };
-  }, uniform ? undefined : (out, shape, r) => {
-    const { fanIn, fanOut } = computeFans(shape);
-    const n = mode === "FAN_IN" ? fanIn : mode === "FAN_OUT" ? fanOut : (fanIn + fanOut) / 2;
-    fillTruncatedNormal(out, r, 0, Math.sqrt((1.3 * factor) / n));
+    if (!uniform) return void fillTruncatedNormal(out, r, 0, Math.sqrt((1.3 * factor) / n));
+    const limit = Math.sqrt((3 * factor) / n);
+    for (let i = 0; i < out.length; i++) out[i] = (2 * r() - 1) * limit;
   });
 }

@@ -11,7 +11,7 @@ import {
   varianceScalingInitializer,
   xavierInitializer,
 } from "./initializers.ts";
-import { normalStream, seededRandom } from "./random.ts";
+import { type Random, seededRandom } from "./random.ts";
 
 /** Standard deviation of a standard normal truncated to [-2, 2]. */
 const TRUNCATED_STD = 0.8796;
@@ -25,6 +25,23 @@ function moments(data: ArrayLike<number>): { mean: number; std: number; maxAbs: 
   }
   const mean = sum / data.length;
   return { mean, std: Math.sqrt(sq / data.length - mean * mean), maxAbs };
+}
+
+/** Box–Muller one value at a time, cosine then sine of each pair: the reference the fast loop must equal. */
+function normalStream(random: Random): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const z = spare;
+      spare = undefined;
+      return z;
+    }
+    let u = random();
+    while (u <= 1e-12) u = random();
+    const radius = Math.sqrt(-2 * Math.log(u)), angle = 2 * Math.PI * random();
+    spare = radius * Math.sin(angle);
+    return radius * Math.cos(angle);
+  };
 }
 
 /** The truncated normal drawn one value at a time from the reference stream. */
