@@ -58,12 +58,6 @@ export interface TrainSessionOptions extends RuntimeOptions {
 export class TrainSession {
   /** Current values of every variable in the graph, by name. */
   readonly state = new Map<string, RuntimeValue>();
-  /**
-   * Last step's buffers, reused as this step's outputs on host-memory providers: a
-   * fresh allocation per step of every weight (VGG-16: half a gigabyte) costs page
-   * faults that showed up as a quarter of the step time.
-   */
-  private readonly spare = new Map<string, RuntimeValue>();
   /** Full values (checkpoint layout) of variables whose train step keeps only a region. */
   private readonly regionBase = new Map<string, HostTensor>();
   /** The number of steps applied so far. */
@@ -129,8 +123,6 @@ export class TrainSession {
   private setValue(name: string, value: HostTensor): void {
     const v = this.variables.find((x) => x.name === name)!;
     this.state.get(name)?.dispose();
-    this.spare.get(name)?.dispose();
-    this.spare.delete(name);
     if (v.storage?.region) this.regionBase.set(name, value);
     const stored = toStorage(value, v.storage);
     // A copy when not converted: with output reuse ORT later writes into this buffer, which must not be the caller's array.
@@ -202,26 +194,20 @@ export class TrainSession {
     const lossNames = Array.from({ length: k }, (_, i) => copyName("loss", i, k));
     const fetches = [...lossNames, ...this.trainOp.updates.map((u) => updatedName(u.variable))];
     if (withSummaries) fetches.push(...this.summaries.map((s) => SUMMARY_PREFIX + s.name));
-    const targets: Record<string, RuntimeValue | null> = Object.fromEntries(fetches.map((f) => [f, null]));
-    if (this.runtime.outputsInHostMemory) {
-      for (const u of this.trainOp.updates) targets[updatedName(u.variable)] = this.spare.get(u.variable.name) ?? null;
-    }
-    const out = await session.run(feeds, targets);
+    const out = await session.run(feeds, fetches);
     for (const v of owned) v.dispose();
     const losses: number[] = [];
     for (const name of lossNames) losses.push(Number((await this.runtime.toHost(out[name])).data[0]));
     const bad = this.trainOp.checkNumerics ? losses.findIndex((l) => !Number.isFinite(l)) : -1;
     if (bad >= 0) {
-      for (const f of fetches) if (!f.endsWith("/updated") || !this.runtime.outputsInHostMemory) out[f]?.dispose();
+      for (const f of fetches) out[f]?.dispose();
       throw new Error(
         `Step ${this.globalStep + bad}: LossTensor is inf or nan (loss = ${losses[bad]}); the variables keep their values from step ${this.globalStep}`,
       );
     }
     for (const u of this.trainOp.updates) {
       const name = u.variable.name;
-      const previous = this.state.get(name);
-      if (this.runtime.outputsInHostMemory && previous) this.spare.set(name, previous);
-      else previous?.dispose();
+      this.state.get(name)?.dispose();
       this.state.set(name, out[updatedName(u.variable)]);
     }
     let summaries: StepsResult["summaries"];
@@ -252,9 +238,8 @@ export class TrainSession {
 
   /** Ends the session and frees device memory. */
   async release(): Promise<void> {
-    for (const v of [...this.state.values(), ...this.spare.values()]) v.dispose();
+    for (const v of this.state.values()) v.dispose();
     this.state.clear();
-    this.spare.clear();
     for (const entry of this.sessions.values()) await (await entry).session.release();
   }
 }

@@ -22,12 +22,6 @@ export interface OrtSessionConfig {
   allowCpuFallback: boolean;
   profileFilePrefix?: string;
   gpu: boolean;
-  /**
-   * Whether outputs may be written into caller-provided host buffers. onnxruntime-node
-   * writes into them; onnxruntime-web (wasm) was seen returning the provided tensor
-   * without its new values, so the web adapter turns this off.
-   */
-  preallocatedOutputs: boolean;
 }
 
 /**
@@ -66,7 +60,6 @@ export function ortRuntime(ort: OrtModule, pkg: string, ep: ExecutionProvider, c
   };
   return {
     transfers,
-    outputsInHostMemory: !config.gpu && config.preallocatedOutputs,
     description: `${pkg} ${ort.env?.versions?.common ?? ""} (${ep})`.replace("  ", " "),
     executionProvider: ep,
     async createSession(model, options = {}) {
@@ -118,7 +111,7 @@ function wrapSession(session: OrtModule): RuntimeSession {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     async run(feeds, fetches) {
-      return await session.run(feeds, fetches as never);
+      return await session.run(feeds, fetches as string[]);
     },
     endProfiling() {
       return session.endProfiling?.();

@@ -26,7 +26,6 @@ export async function nodeRuntime(options: RuntimeOptions = {}): Promise<Runtime
     allowCpuFallback: options.allowCpuFallback ?? false,
     profileFilePrefix: options.profileFilePrefix,
     gpu,
-    preallocatedOutputs: true,
   });
 }
 

@@ -48,6 +48,5 @@ export async function webRuntime(options: RuntimeOptions = {}): Promise<Runtime>
     allowCpuFallback: options.allowCpuFallback ?? false,
     profileFilePrefix: options.profileFilePrefix,
     gpu: ep === "webgpu",
-    preallocatedOutputs: false,
   });
 }

@@ -54,14 +54,12 @@ export interface RuntimeSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   /**
-   * Runs the model, computing only what `fetches` need; returns those outputs. A
-   * fetch may name a preallocated value to write into (host-memory providers), so a
-   * train step can reuse last step's buffers instead of allocating every weight anew.
+   * Runs the model, computing only what `fetches` need; returns those outputs in new
+   * values. (Writing into last step's buffers instead was measured on onnxruntime-node:
+   * no faster, since the binding copies every output anyway, and it kept a second copy
+   * of every weight alive, 870 MB at VGG-16's seed scale.)
    */
-  run(
-    feeds: Record<string, RuntimeValue>,
-    fetches: readonly string[] | Record<string, RuntimeValue | null>,
-  ): Promise<Record<string, RuntimeValue>>;
+  run(feeds: Record<string, RuntimeValue>, fetches: readonly string[]): Promise<Record<string, RuntimeValue>>;
   /** Ends profiling (when enabled) and returns the profile file's name. */
   endProfiling(): string | undefined;
   release(): Promise<void>;
@@ -87,8 +85,6 @@ export interface Runtime {
    * (GPU providers), so they can be fed back next step without a host round trip.
    */
   createSession(model: Uint8Array, options?: { keepOnDevice?: readonly string[] }): Promise<RuntimeSession>;
-  /** Whether outputs can be written into preallocated host buffers (CPU and wasm providers). */
-  readonly outputsInHostMemory: boolean;
   /** Wraps host data as a runtime value (no copy where the provider allows). */
   fromHost(t: HostTensor): RuntimeValue;
   /** Copies a value to host memory (device values are read back). */
