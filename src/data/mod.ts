@@ -7,9 +7,9 @@
  *
  * @example
  * ```ts
- * import { Dataset, loadMnistDigits } from "slimtrain/data";
- * const { train } = await loadMnistDigits();
- * const batches = Dataset.fromTensorSlices(train).shuffle(8000, { seed: 1 }).repeat().batch(32).prefetch(2);
+ * import { data } from "slimtrain";
+ * const { train } = await data.loadMnistDigits();
+ * const batches = data.Dataset.fromTensorSlices(train).shuffle(8000, { seed: 1 }).repeat().batch(32).prefetch(2);
  * ```
  * @module
  */
@@ -20,3 +20,7 @@ export { type ImageFolder, loadImageFolder } from "./image_folder.ts";
 export { loadMnistDigits, type MnistDigits, type MnistOptions, type MnistSplit } from "./mnist.ts";
 export { type ImageExample, tfrecordDataset } from "./tfrecord_dataset.ts";
 export { inputs, type InputsOptions, type DatasetWithSpec } from "./inputs.ts";
+export * as preprocessing from "./preprocessing/mod.ts";
+export { type ImageRecord, type ImageRecords, listImageFolder, listTfrecordImages } from "./image_records.ts";
+export { type ImagePipeline, imagePipeline, type ImagePipelineOptions } from "./image_pipeline.ts";
+export { parallelMap } from "./parallel_map.ts";
