@@ -20,6 +20,11 @@ Which reference computes each case (the "reference" field says it per case):
     inside) and keeps the learning rate out of the momentum buffer (TF: in). The
     formula is cross-checked against torch.optim.RMSprop with epsilon 0 and its
     state seeded with TF's ones, where the two must agree.
+  * Adadelta: torch.optim.Adadelta, whose update is TF's (epsilon under both roots,
+    learning rate applied to the unit-corrected step).
+  * FTRL: TF's ApplyFtrl formula (without L2 shrinkage) in plain torch arithmetic;
+    torch has no FTRL. With l1 = l2 = 0 and learning-rate power -0.5 it reduces to
+    var = -linear * lr / sqrt(accum), which is checked as well.
 
 Usage: /usr/bin/python3 scripts/make_optimizer_fixtures.py   (needs torch; 1.13 used)
 """
@@ -47,6 +52,11 @@ CASES = [
      {"learningRate": 0.05, "decay": 0.8, "momentum": 0.7, "epsilon": 1e-3, "centered": True}),
     ("adagrad", "adagrad", {"learningRate": 0.1}),
     ("adagrad_initial_accumulator", "adagrad", {"learningRate": 0.2, "initialAccumulatorValue": 0.5}),
+    ("adadelta_slim_epsilon", "adadelta", {"learningRate": 0.5, "rho": 0.9, "epsilon": 1.0}),
+    ("adadelta_small_epsilon", "adadelta", {"learningRate": 1.0, "epsilon": 1e-6}),
+    ("ftrl", "ftrl", {"learningRate": 0.1}),
+    ("ftrl_l1_l2", "ftrl", {"learningRate": 0.2, "learningRatePower": -0.7, "initialAccumulatorValue": 0.3,
+                            "l1RegularizationStrength": 0.05, "l2RegularizationStrength": 0.1}),
 ]
 
 
@@ -136,6 +146,28 @@ def tf_rmsprop(params, grads, learningRate, decay=0.9, momentum=0.0, epsilon=1e-
     return out
 
 
+def tf_ftrl(params, grads, learningRate, learningRatePower=-0.5, initialAccumulatorValue=0.1,
+            l1RegularizationStrength=0.0, l2RegularizationStrength=0.0):
+    lr, p_, l1, l2 = learningRate, learningRatePower, l1RegularizationStrength, l2RegularizationStrength
+    p = {n: v.clone() for n, v in params.items()}
+    accum = {n: torch.full_like(v, initialAccumulatorValue) for n, v in params.items()}
+    linear = {n: torch.zeros_like(v) for n, v in params.items()}
+    out = []
+    for g in grads:
+        record = {}
+        for n in p:
+            new_accum = accum[n] + g[n] ** 2
+            sigma = (new_accum ** -p_ - accum[n] ** -p_) / lr
+            linear[n] = linear[n] + g[n] - sigma * p[n]
+            quadratic = new_accum ** -p_ / lr + 2 * l2
+            shrunk = (torch.sign(linear[n]) * l1 - linear[n]) / quadratic
+            p[n] = torch.where(linear[n].abs() > l1, shrunk, torch.zeros_like(shrunk))
+            accum[n] = new_accum
+            record.update({n: p[n].clone(), f"{n}/Ftrl": accum[n].clone(), f"{n}/Ftrl_1": linear[n].clone()})
+        out.append(record)
+    return out
+
+
 def assert_same(name, a, b, tol=1e-12, keys=None):
     for step, (ra, rb) in enumerate(zip(a, b)):
         for k in keys or ra:
@@ -173,6 +205,21 @@ def reference(kind, options, params, grads):
         full = {"learningRate": lr, **{k: v for k, v in options.items() if k != "learningRate"}}
         check_rmsprop_against_torch(params, grads, full)
         return tf_rmsprop(params, grads, **full), "TF formula in torch arithmetic (torch.optim.RMSprop differs)"
+    if kind == "adadelta":
+        kwargs = {"lr": lr, "rho": options.get("rho", 0.95), "eps": options.get("epsilon", 1e-8)}
+        traj = run_torch(torch.optim.Adadelta, kwargs, params, grads,
+                         [("Adadelta", "square_avg", 1), ("Adadelta_1", "acc_delta", 1)])
+        return traj, "torch.optim.Adadelta: same formula as TF"
+    if kind == "ftrl":
+        full = {"learningRate": lr, **{k: v for k, v in options.items() if k != "learningRate"}}
+        traj = tf_ftrl(params, grads, **full)
+        if len(options) == 1:
+            # Plain FTRL is adagrad-like: var = -lr * linear / sqrt(accum).
+            for r in traj:
+                for n in params:
+                    if not torch.allclose(r[n], -lr * r[f"{n}/Ftrl_1"] / r[f"{n}/Ftrl"].sqrt(), rtol=1e-12, atol=1e-12):
+                        raise AssertionError("ftrl closed form cross-check failed")
+        return traj, "TF's ApplyFtrl formula in float64 torch (torch has no FTRL)"
     raise ValueError(kind)
 
 

@@ -9,3 +9,5 @@ export { gradientDescent, type GradientDescentOptions } from "./gradient_descent
 export { momentum, type MomentumOptions } from "./momentum.ts";
 export { rmsprop, type RmspropOptions } from "./rmsprop.ts";
 export { slotFor } from "./slots.ts";
+export { adadelta, type AdadeltaOptions } from "./adadelta.ts";
+export { ftrl, type FtrlOptions } from "./ftrl.ts";

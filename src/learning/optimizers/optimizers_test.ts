@@ -27,7 +27,7 @@ import type { Runtime } from "../../runtime/types.ts";
 import { getOrCreateGlobalStep } from "../global_step.ts";
 import type { Optimizer } from "../optimizer.ts";
 import { exponentialDecay } from "../schedules.ts";
-import { adagrad, adam, gradientDescent, momentum, rmsprop } from "./mod.ts";
+import { adadelta, adagrad, adam, ftrl, gradientDescent, momentum, rmsprop } from "./mod.ts";
 
 interface Case {
   name: string;
@@ -46,6 +46,8 @@ const FACTORIES = {
   adam: (o: Record<string, unknown>) => adam(o as never),
   rmsprop: (o: Record<string, unknown>) => rmsprop(o as never),
   adagrad: (o: Record<string, unknown>) => adagrad(o as never),
+  adadelta: (o: Record<string, unknown>) => adadelta(o as never),
+  ftrl: (o: Record<string, unknown>) => ftrl(o as never),
 };
 
 let runtimePromise: Promise<Runtime> | undefined;
@@ -186,6 +188,9 @@ test("optimizers reject bad options with errors naming the option", async () => 
   await assertThrows(() => rmsprop({ learningRate: 0.1, centred: true } as never), "rmsprop: unknown option centred");
   await assertThrows(() => adagrad({ learningRate: 0.1, initialAccumulatorValue: 0 }), "adagrad: initialAccumulatorValue must be positive, got 0");
   await assertThrows(() => adam({ learning_rate: 0.1 } as never), "adam: unknown option learning_rate");
+  await assertThrows(() => adadelta({ rho: 1 }), "adadelta: rho must be in [0, 1), got 1");
+  await assertThrows(() => ftrl({ learningRate: 0.1, learningRatePower: 0.5 }), "ftrl: learningRatePower must be");
+  await assertThrows(() => ftrl({ learningRate: 0.1, l1RegularizationStrength: -1 }), "ftrl: l1RegularizationStrength must be non-negative");
 });
 
 test("applyGradients() rejects mismatched gradients, repeated variables and bad schedules", async () => {
