@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs the test suite under every runtime (Node.js, Deno, Bun) and the browser
-// suite, then prints one summary line per runtime × backend and a closing
-// "N passed, N failed" line. Exits non-zero when anything failed.
+// Runs the test suite under every runtime (Node.js, Deno, Bun), the browser suite
+// and the consumer suite (test/consumer/run.mjs), then prints one summary line per
+// runtime × backend and a closing "N passed, N failed" line. Exits non-zero when
+// anything failed. `node scripts/test_matrix.mjs consumer` runs the consumer suite alone.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -23,6 +24,10 @@ const suites = [
 ];
 if (filters.length === 0 || filters.includes("browser")) {
   suites.push({ name: "browser", cmd: process.execPath, args: ["test/browser/run.mjs"] });
+}
+// The packed package installed into a fresh app and used from Node.js, Deno and Bun; the JSR checks.
+if (filters.length === 0 || filters.includes("consumer")) {
+  suites.push({ name: "consumer", cmd: process.execPath, args: ["test/consumer/run.mjs"] });
 }
 
 let passed = 0, failed = 0, skipped = 0;

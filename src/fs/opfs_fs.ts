@@ -5,16 +5,75 @@
  * directory handle passed in); nested directories are real OPFS directories.
  * @module
  */
-import type { AppendHandle, FileInfo, FileSystem } from "./types.ts";
+import type { AppendHandle, FileContent, FileInfo, FileSystem } from "./types.ts";
 
-// lib.dom lacks `move()` (Chromium 110+, Safari 16.4+, Firefox 111+ on OPFS) and the
-// async iterators (they live in lib "DOM.AsyncIterable"), so the parts used are typed here.
-interface MovableFileHandle extends FileSystemFileHandle {
+// The File System API is typed here, only as far as this adapter uses it, rather than
+// taken from lib.dom: the package's types then compile for Node.js users without the DOM
+// library, lib.dom's variants (TypeScript's, Deno's) cannot clash with it, and it can
+// name `move()` (Chromium 110+, Safari 16.4+, Firefox 111+ on OPFS), which lib.dom
+// lacks. A browser's own handles fit these shapes as they are.
+
+/**
+ * The part of a browser's `FileSystemDirectoryHandle` that {@link OpfsFileSystem} uses.
+ *
+ * @example
+ * ```ts
+ * const root: OpfsDirectoryHandle = await navigator.storage.getDirectory();
+ * const fs = new OpfsFileSystem(await root.getDirectoryHandle("experiments", { create: true }));
+ * ```
+ */
+export interface OpfsDirectoryHandle {
+  getDirectoryHandle(name: string, options?: { create?: boolean }): Promise<OpfsDirectoryHandle>;
+  getFileHandle(name: string, options?: { create?: boolean }): Promise<OpfsFileHandle>;
+  removeEntry(name: string): Promise<void>;
+}
+
+/**
+ * The part of a browser's `FileSystemFileHandle` that {@link OpfsFileSystem} uses;
+ * `move()` is optional because not every browser has it.
+ *
+ * @example
+ * ```ts
+ * const file: OpfsFileHandle = await root.getFileHandle("notes.txt", { create: true });
+ * console.log((await file.getFile()).size);
+ * ```
+ */
+export interface OpfsFileHandle {
+  getFile(): Promise<OpfsFile>;
+  createWritable(options?: { keepExistingData?: boolean }): Promise<OpfsWritableStream>;
   move?(newName: string): Promise<void>;
 }
-interface IterableDirectoryHandle extends FileSystemDirectoryHandle {
-  keys(): AsyncIterableIterator<string>;
+
+/** The part of a browser's `File` that {@link OpfsFileSystem} reads (`slice` for a range). */
+export interface OpfsFile {
+  readonly size: number;
+  readonly lastModified: number;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  slice(start: number, end: number): { arrayBuffer(): Promise<ArrayBuffer> };
 }
+
+/**
+ * The part of a browser's `FileSystemWritableFileStream` that {@link OpfsFileSystem} uses.
+ *
+ * @example
+ * ```ts
+ * const stream: OpfsWritableStream = await file.createWritable();
+ * await stream.write(new TextEncoder().encode("hi"));
+ * await stream.close();
+ * ```
+ */
+export interface OpfsWritableStream {
+  write(data: Uint8Array<ArrayBuffer>): Promise<void>;
+  seek(position: number): Promise<void>;
+  close(): Promise<void>;
+  abort(reason?: unknown): Promise<void>;
+}
+
+/** Directory handles are async-iterable in every browser with OPFS; lib.dom types it apart. */
+interface ListableDirectoryHandle {
+  keys(): AsyncIterable<string>;
+}
+
 interface LockManagerLike {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>;
 }
@@ -32,11 +91,11 @@ let tmpCounter = 0;
  * ```
  */
 export class OpfsFileSystem implements FileSystem {
-  private rootHandle: Promise<FileSystemDirectoryHandle> | undefined;
+  private rootHandle: Promise<OpfsDirectoryHandle> | undefined;
   private canMove = true;
 
   /** `root` defaults to the origin's OPFS root; pass a subdirectory handle to confine the adapter to it. */
-  constructor(private readonly root?: FileSystemDirectoryHandle) {}
+  constructor(private readonly root?: OpfsDirectoryHandle) {}
 
   join(...parts: string[]): string {
     return parts.filter((p) => p !== "").join("/").replace(/\/+/g, "/");
@@ -62,13 +121,25 @@ export class OpfsFileSystem implements FileSystem {
    * target is written through one writable stream directly: the same close-time
    * swap, under the target's own name.
    */
-  async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  async readInto(path: string, position: number, target: Uint8Array): Promise<void> {
+    try {
+      const file = await (await this.fileHandle(path, false)).getFile();
+      if (position < 0 || position + target.length > file.size) {
+        throw new Error(`Cannot read ${path}: the file ends at byte ${file.size}, before byte ${position + target.length}`);
+      }
+      target.set(new Uint8Array(await file.slice(position, position + target.length).arrayBuffer()));
+    } catch (err) {
+      throw describeError(err, `Cannot read ${path}`);
+    }
+  }
+
+  async writeFileAtomic(path: string, data: FileContent): Promise<void> {
     const { dir, name } = await this.parent(path, `Cannot write ${path}`);
-    if (this.canMove && typeof (globalThis as { FileSystemFileHandle?: { prototype: MovableFileHandle } }).FileSystemFileHandle?.prototype.move === "function") {
+    if (this.canMove && typeof (globalThis as { FileSystemFileHandle?: { prototype: OpfsFileHandle } }).FileSystemFileHandle?.prototype.move === "function") {
       const tmpName = `${name}.tmp-${Date.now()}-${tmpCounter++}`;
       let written = false;
       try {
-        const tmp = (await dir.getFileHandle(tmpName, { create: true })) as MovableFileHandle;
+        const tmp = await dir.getFileHandle(tmpName, { create: true });
         await writeWhole(tmp, data);
         written = true;
         await tmp.move!(name);
@@ -95,13 +166,13 @@ export class OpfsFileSystem implements FileSystem {
    * append path would want `createSyncAccessHandle`, which only workers have.)
    */
   async openAppend(path: string): Promise<AppendHandle> {
-    let handle: FileSystemFileHandle;
+    let handle: OpfsFileHandle;
     try {
       handle = await this.fileHandle(path, true);
     } catch (err) {
       throw describeError(err, `Cannot open ${path} for appending`);
     }
-    let stream: FileSystemWritableFileStream | undefined;
+    let stream: OpfsWritableStream | undefined;
     // Chained so overlapping calls append in call order.
     let queue: Promise<void> = Promise.resolve();
     const enqueue = (what: string, fn: () => Promise<void>) => {
@@ -134,7 +205,7 @@ export class OpfsFileSystem implements FileSystem {
   async stat(path: string): Promise<FileInfo | null> {
     const parts = split(path);
     if (parts.length === 0) return { size: 0, isFile: false, isDirectory: true, mtimeMs: 0 };
-    let dir: FileSystemDirectoryHandle;
+    let dir: OpfsDirectoryHandle;
     try {
       dir = await this.dirHandle(parts.slice(0, -1), false);
     } catch (err) {
@@ -169,7 +240,7 @@ export class OpfsFileSystem implements FileSystem {
 
   async readDir(path: string): Promise<string[]> {
     try {
-      const dir = (await this.dirHandle(split(path), false)) as IterableDirectoryHandle;
+      const dir = (await this.dirHandle(split(path), false)) as unknown as ListableDirectoryHandle;
       const names: string[] = [];
       for await (const name of dir.keys()) names.push(name);
       return names.sort();
@@ -205,9 +276,9 @@ export class OpfsFileSystem implements FileSystem {
     return locks ? await locks.request(`slimtrain-opfs:${norm(path)}`, attempt) : await attempt();
   }
 
-  private rootDir(): Promise<FileSystemDirectoryHandle> {
+  private rootDir(): Promise<OpfsDirectoryHandle> {
     if (!this.rootHandle) {
-      const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage;
+      const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<OpfsDirectoryHandle> } } }).navigator?.storage;
       this.rootHandle = this.root
         ? Promise.resolve(this.root)
         : storage?.getDirectory
@@ -217,14 +288,14 @@ export class OpfsFileSystem implements FileSystem {
     return this.rootHandle;
   }
 
-  private async dirHandle(parts: string[], create: boolean): Promise<FileSystemDirectoryHandle> {
+  private async dirHandle(parts: string[], create: boolean): Promise<OpfsDirectoryHandle> {
     let dir = await this.rootDir();
     for (const part of parts) dir = await dir.getDirectoryHandle(part, { create });
     return dir;
   }
 
   /** The parent directory must already exist, as on a disk (`mkdirp` first). */
-  private async parent(path: string, what: string): Promise<{ dir: FileSystemDirectoryHandle; name: string }> {
+  private async parent(path: string, what: string): Promise<{ dir: OpfsDirectoryHandle; name: string }> {
     const parts = split(path);
     if (parts.length === 0) throw new Error(`${what}: the path names the root directory`);
     try {
@@ -234,7 +305,7 @@ export class OpfsFileSystem implements FileSystem {
     }
   }
 
-  private async fileHandle(path: string, create: boolean): Promise<FileSystemFileHandle> {
+  private async fileHandle(path: string, create: boolean): Promise<OpfsFileHandle> {
     const parts = split(path);
     if (parts.length === 0) throw new Error(`${path || "The root"} is a directory`);
     const dir = await this.dirHandle(parts.slice(0, -1), false);
@@ -243,10 +314,27 @@ export class OpfsFileSystem implements FileSystem {
 }
 
 /** One writable stream: its data replaces the file's only when it closes. */
-async function writeWhole(handle: FileSystemFileHandle, data: Uint8Array): Promise<void> {
+async function writeWhole(handle: OpfsFileHandle, content: FileContent): Promise<void> {
   const stream = await handle.createWritable();
   try {
-    await stream.write(data as Uint8Array<ArrayBuffer>);
+    if (typeof content !== "function") await stream.write(content as Uint8Array<ArrayBuffer>);
+    else {
+      let end = 0;
+      await content({
+        write: async (data) => {
+          await stream.write(data as Uint8Array<ArrayBuffer>);
+          end += data.length;
+        },
+        writeAt: async (position, data) => {
+          if (position < 0 || position + data.length > end) {
+            throw new Error(`writeAt: bytes ${position}..${position + data.length} are not all written yet (the file has ${end})`);
+          }
+          await stream.seek(position);
+          await stream.write(data as Uint8Array<ArrayBuffer>);
+          await stream.seek(end);
+        },
+      });
+    }
     await stream.close();
   } catch (err) {
     await stream.abort().catch(() => {});

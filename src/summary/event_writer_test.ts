@@ -139,7 +139,7 @@ test("EventFileWriter.create() gives writers made in the same second different f
   assertEquals(new Set(ws.map((w) => w.path)).size, 3);
   assertEquals((await fs.readDir("logs")).length, 3);
   // Even when a name is already taken (another process, a second copy of this module), it picks another.
-  const taken = Object.assign(Object.create(fs) as FileSystem, { createExclusive: async () => false });
+  const taken = Object.assign(Object.create(fs) as FileSystem, { createExclusive: () => Promise.resolve(false) });
   let calls = 0;
   const flaky = Object.assign(Object.create(fs) as FileSystem, {
     createExclusive: (p: string, d: Uint8Array) => ++calls === 1 ? Promise.resolve(false) : fs.createExclusive(p, d),

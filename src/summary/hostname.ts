@@ -15,20 +15,25 @@
  * const host = await defaultHostname(); // "gpu-box-3", or "browser"
  * ```
  */
-export async function defaultHostname(): Promise<string> {
+export function defaultHostname(): Promise<string> {
+  return Promise.resolve(hostnameNow());
+}
+
+function hostnameNow(): string {
   const g = globalThis as {
     Deno?: { hostname?: () => string };
-    process?: { versions?: { node?: string } };
+    process?: {
+      versions?: { node?: string };
+      getBuiltinModule?: (id: string) => { hostname?: () => string } | undefined;
+    };
   };
   const server = Boolean(g.Deno || g.process?.versions?.node);
   try {
     if (typeof g.Deno?.hostname === "function") return clean(g.Deno.hostname());
-    if (g.process?.versions?.node) {
-      // A computed specifier keeps browser bundlers from trying to resolve node:os.
-      const specifier = "node:os";
-      const os = (await import(/* @vite-ignore */ specifier)) as { hostname(): string };
-      return clean(os.hostname());
-    }
+    // process.getBuiltinModule (Node.js 20.16+, Bun) needs no import statement, so
+    // browser bundlers have no node:os to resolve and JSR nothing to rewrite.
+    const os = g.process?.getBuiltinModule?.("node:os");
+    if (typeof os?.hostname === "function") return clean(os.hostname());
   } catch {
     // Fall through to a generic label.
   }
