@@ -15,6 +15,13 @@ import { EXPORT_FLAGS } from "../src/cli/eval_export_commands.ts";
 import { buildDigitsEvalGraph, learningRateByName } from "../src/cli/digits_model.ts";
 import { TRAIN_FLAGS } from "../src/cli/train_command.ts";
 import { NodeFileSystem } from "../src/fs/node_fs.ts";
+import { Graph } from "../src/graph/graph.ts";
+import { xavierInitializer } from "../src/graph/initializers.ts";
+import { placeholder, variable } from "../src/graph/variable.ts";
+import { createTrainOp } from "../src/learning/create_train_op.ts";
+import { gradientDescent } from "../src/learning/optimizers/mod.ts";
+import { train } from "../src/learning/train.ts";
+import { matmul, mul, reduceMean } from "../src/ops/mod.ts";
 import type { HostTensor } from "../src/graph/host_tensor.ts";
 import { evaluate } from "../src/runtime/evaluate.ts";
 import { readEvents } from "../src/summary/event_reader.ts";
@@ -191,36 +198,64 @@ test("main(eval) prints the held-out accuracy of the latest checkpoint", async (
   assert(r.out.startsWith(line) && / \d+\.\d{2}% of 100 digits\n$/.test(r.out), `eval output: ${JSON.stringify(r.out)}`);
 });
 
-test("main(export) writes an ONNX model whose logits in a fresh session equal the eval graph's", async () => {
+test("main(export) writes an ONNX model of any batch size: batches of 1 and 7 in a fresh session give the eval graph's logits", async () => {
   try {
     assert(trainedAt === 2, "needs the checkpoint of the train test");
     const output = join(logdir, "exported.onnx");
-    const r = await cli(["export", "--batch-size", "1", "--output", output, "--logdir", logdir]);
+    const r = await cli(["export", "--output", output, "--logdir", logdir]);
     expectOk(r, "export");
-    assert(r.out.includes(`Wrote ${output}`), r.out);
+    assert(r.out.includes(`Wrote ${output}: input images [batch, 32, 32, 1]`), r.out);
 
-    const images: HostTensor = { dtype: "float32", shape: [1, 32, 32, 1], data: randomArray(32 * 32, 77, 0, 1) };
+    const seven: HostTensor = { dtype: "float32", shape: [7, 32, 32, 1], data: randomArray(7 * 32 * 32, 77, 0, 1) };
+    const one: HostTensor = { dtype: "float32", shape: [1, 32, 32, 1], data: seven.data.slice(3 * 32 * 32, 4 * 32 * 32) as Float32Array };
     const session = await ort.InferenceSession.create(output);
-    let exported: Float32Array, dims: number[];
+    const exported: Record<number, { data: Float32Array; dims: number[] }> = {};
     try {
       assertEquals(session.inputNames, ["images"], "the exported model is fed only images");
       assertEquals(session.outputNames, ["logits"]);
-      const out = await session.run({ images: new ort.Tensor("float32", images.data, images.shape) });
-      exported = out.logits.data as Float32Array;
-      dims = [...out.logits.dims];
+      for (const images of [one, seven]) {
+        const out = await session.run({ images: new ort.Tensor("float32", images.data, images.shape) });
+        exported[images.shape[0]] = { data: out.logits.data as Float32Array, dims: [...out.logits.dims] };
+      }
     } finally {
       await session.release();
     }
-    assertEquals(dims, [1, 10], "logits shape");
+    assertEquals(exported[1].dims, [1, 10], "logits shape of a batch of 1");
+    assertEquals(exported[7].dims, [7, 10], "logits shape of a batch of 7");
 
     const restored = await restoreCheckpoint(fs, join(logdir, "model.ckpt-2"));
     assertEquals(restored.globalStep, 2);
-    const { logits } = buildDigitsEvalGraph(1);
-    const expected = await evaluate({ logits }, { feeds: { images }, variables: Object.fromEntries(restored.tensors) });
-    assertClose(exported, expected.logits.data as Float32Array, { rtol: 1e-4, atol: 1e-5, message: "exported vs eval-graph logits" });
-    assert(new Set(Array.from(exported, (x) => x.toFixed(4))).size > 1, "the logits are not all equal");
+    const { logits } = buildDigitsEvalGraph(7);
+    const expected = await evaluate({ logits }, { feeds: { images: seven }, variables: Object.fromEntries(restored.tensors) });
+    assertClose(exported[7].data, expected.logits.data as Float32Array, { rtol: 1e-4, atol: 1e-5, message: "exported vs eval-graph logits" });
+    assertClose(exported[1].data, exported[7].data.slice(30, 40), { rtol: 1e-4, atol: 1e-5, message: "a batch of 1 vs its row in a batch of 7" });
+    assert(new Set(Array.from(exported[7].data, (x) => x.toFixed(4))).size > 1, "the logits are not all equal");
   } finally {
     rmSync(logdir, { recursive: true, force: true });
+  }
+});
+
+test("main(export) refuses a checkpoint of another model, naming the first variable it lacks, and writes nothing", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "slimtrain-cli-other-"));
+  try {
+    const g = new Graph();
+    const trainOp = g.asDefault(() => {
+      const x = placeholder([2, 3], "float32", "x");
+      const w = variable("tiny/weights", { shape: [3, 1], initializer: xavierInitializer() });
+      return createTrainOp(reduceMean(mul(matmul(x, w.value), matmul(x, w.value))), gradientDescent({ learningRate: 0.1 }));
+    });
+    const batch = { x: { dtype: "float32" as const, shape: [2, 3], data: randomArray(6, 5) } };
+    await train(trainOp, dir, { data: [batch, batch], numberOfSteps: 2, log: () => {}, handleSignals: false });
+    const output = join(dir, "exported.onnx");
+    const r = await cli(["export", "--logdir", dir, "--output", output]);
+    assertEquals(r.code, 1, `export of another model's checkpoint: ${r.out}`);
+    assertEquals(
+      r.err.trim(),
+      `slimtrain export: exportInferenceModel: no value for variable vgg_16/conv1/conv1_1/weights in checkpoint ${join(dir, "model.ckpt-2")}, and the outputs need it`,
+    );
+    assert(!existsSync(output), "no model written");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

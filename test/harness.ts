@@ -4,6 +4,7 @@
  * time; `test/run.ts` imports them all and runs what they registered.
  * @module
  */
+import { deepStrictEqual } from "node:assert";
 
 export interface TestCase {
   name: string;
@@ -43,23 +44,20 @@ export function assert(cond: unknown, message = "Assertion failed"): asserts con
   if (!cond) throw new AssertionError(message);
 }
 
-/** Deep equality for plain data (arrays, objects, numbers, strings, typed arrays). */
+/**
+ * Strict deep equality, as `node:assert`'s `deepStrictEqual` defines it (Node,
+ * Deno and Bun ship the same semantics): values compare with Object.is (NaN
+ * equals NaN, not null; -0 differs from 0), typed arrays only equal typed arrays
+ * of the same type (compare a typed array with a list through `Array.from`),
+ * Maps and Sets by entries, objects by own keys in any order. The message shows
+ * the difference.
+ */
 export function assertEquals(actual: unknown, expected: unknown, message = ""): void {
-  const a = JSON.stringify(normalize(actual));
-  const e = JSON.stringify(normalize(expected));
-  if (a !== e) throw new AssertionError(`${message ? message + ": " : ""}expected ${e}, got ${a}`);
-}
-
-function normalize(v: unknown): unknown {
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-    return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => typeof x === "bigint" ? x.toString() : x);
+  try {
+    deepStrictEqual(actual, expected);
+  } catch (err) {
+    throw new AssertionError(`${message ? message + ": " : ""}${(err as Error).message}`);
   }
-  if (typeof v === "bigint") return v.toString();
-  if (Array.isArray(v)) return v.map(normalize);
-  if (v && typeof v === "object") {
-    return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a < b ? -1 : 1).map(([k, x]) => [k, normalize(x)]));
-  }
-  return v;
 }
 
 /**

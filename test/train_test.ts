@@ -151,7 +151,7 @@ test("train() with checkNumerics stops at the step whose loss is NaN and saves n
       yield feed(-1);
       yield feed(2);
     };
-    await assertThrows(() => train(trainOp, dir, { data, numberOfSteps: 4, log: quiet }), /Step 2: LossTensor is inf or nan \(loss = NaN\)/);
+    await assertThrows(() => train(trainOp, dir, { data, numberOfSteps: 4, log: quiet }), /Global step 3: LossTensor is inf or nan \(loss = NaN\); the variables keep their values from global step 2/);
     assert(!readdirSync(dir).some((f) => f.startsWith("model.ckpt-")), "no checkpoint from a failed run");
     const off = g.asDefault(() => createTrainOp(trainOp.totalLoss, gradientDescent({ learningRate: 0.1 }), { checkNumerics: false }));
     const dir2 = tempDir();
@@ -183,7 +183,7 @@ test("train() names the placeholder, step and shapes for a wrong feed, and rejec
     const bad = function* () {
       yield { ...batchAt(0), x: { dtype: "float32" as const, shape: [8, 5], data: new Float32Array(40).fill(0.5) } };
     };
-    await assertThrows(() => train(trainOp, dir, { data: bad, numberOfSteps: 1, log: quiet }), "Feed for placeholder x at step 0: expected shape [8, 4], got [8, 5]");
+    await assertThrows(() => train(trainOp, dir, { data: bad, numberOfSteps: 1, log: quiet }), "Feed for placeholder x at global step 1: expected shape [8, 4], got [8, 5]");
     await assertThrows(() => train(trainOp, dir, { data: batchesFrom, numberOfSteps: 0, log: quiet }), "numberOfSteps must be a positive integer, got 0");
     await assertThrows(() => train(trainOp, dir, { data: batchesFrom, numberOfSteps: 1, log: quiet, numberOfStep: 3 } as never), "unknown option numberOfStep");
     writeFileSync(join(dir, "afile"), "x");
@@ -214,5 +214,66 @@ test("train({ stepsPerRun }) unrolls steps in one run with the same losses and f
   } finally {
     rmSync(a, { recursive: true, force: true });
     rmSync(b, { recursive: true, force: true });
+  }
+});
+
+test("train() restoring another model's checkpoint says it is the checkpoint against the graph, names the file and the way out", async () => {
+  const dir = tempDir();
+  try {
+    await train(buildModel().trainOp, dir, { data: batchesFrom, numberOfSteps: 1, log: quiet });
+    const g = new Graph();
+    const other = g.asDefault(() => {
+      const x = placeholder([8, 4], "float32", "x");
+      const w = variable("dense1/weights", { shape: [4, 3], initializer: xavierInitializer() });
+      return createTrainOp(reduceMean(mul(matmul(x, w.value), 1)), gradientDescent({ learningRate: 0.1 }));
+    });
+    await assertThrows(
+      () => train(other, dir, { data: batchesFrom, numberOfSteps: 2, log: quiet }),
+      `Checkpoint ${join(dir, "model.ckpt-1")}.safetensors does not match the graph: variable dense1/weights is float32 [4, 16] in the checkpoint, ` +
+        `float32 [4, 3] in the graph. The logdir ${dir} holds another model's checkpoints: train in a new logdir, or start over ` +
+        "(`slimtrain train --fresh`, or remove its checkpoints).",
+    );
+    const g2 = new Graph();
+    const missing = g2.asDefault(() => {
+      const x = placeholder([8, 4], "float32", "x");
+      const w = variable("head/weights", { shape: [4, 1], initializer: xavierInitializer() });
+      return createTrainOp(reduceMean(matmul(x, w.value)), gradientDescent({ learningRate: 0.1 }));
+    });
+    await assertThrows(
+      () => train(missing, dir, { data: batchesFrom, numberOfSteps: 2, log: quiet }),
+      `Checkpoint ${join(dir, "model.ckpt-1")}.safetensors does not match the graph: it has no variable head/weights (float32 [4, 1] in the graph).`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("train() resumed at or past numberOfSteps trains nothing, says so and returns NaN", async () => {
+  const dir = tempDir();
+  try {
+    await train(buildModel().trainOp, dir, { data: batchesFrom, numberOfSteps: 3, log: quiet });
+    const lines: string[] = [];
+    let steps = 0;
+    const loss = await train(buildModel().trainOp, dir, { data: batchesFrom, numberOfSteps: 2, log: (l) => lines.push(l), onStep: () => steps++ });
+    assert(Number.isNaN(loss), `no step, no loss: got ${loss}`);
+    assertEquals(steps, 0);
+    assertEquals(lines.at(-1), `Global step 3 already reached numberOfSteps 2: nothing to train (${join(dir, "model.ckpt-3")})`);
+    assertEquals((await restoreLatest(fs, dir))!.globalStep, 3, "no new checkpoint");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("train() without numberOfSteps or signal runs until the data runs out, as slim's train with number_of_steps=None", async () => {
+  const dir = tempDir();
+  try {
+    const lines: string[] = [];
+    const data = [0, 1, 2, 3, 4].map(batchAt);
+    const loss = await train(buildModel().trainOp, dir, { data, log: (l) => lines.push(l), handleSignals: false });
+    assert(Number.isFinite(loss), `loss ${loss}`);
+    assert(lines.includes("Input data ran out at global step 5"), lines.join("\n"));
+    assertEquals((await restoreLatest(fs, dir))!.globalStep, 5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

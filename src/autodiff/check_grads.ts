@@ -180,14 +180,14 @@ export async function checkGradients(
   const model = compileModel({ name: `checkGradients ${name}`, fetches });
   const session = await runtime.createSession(model.bytes);
   try {
-    const values = inputs.map((x, i): HostTensor => ({
+    const values = inputs.map((x): HostTensor => ({
       dtype: x.dtype ?? "float32",
       shape: [...x.shape],
       data: x.data.slice(),
     } as HostTensor));
     const feedOptions = { seed: options.noiseSeed ?? 0, step: options.noiseStep ?? 0 };
     const run = async (keys: string[]): Promise<HostTensor[]> => {
-      const feeds = Object.fromEntries(inputs.map((x, i) => [check.placeholders[i].name, values[i]]));
+      const feeds = Object.fromEntries(inputs.map((_x, i) => [check.placeholders[i].name, values[i]]));
       const out = await session.run(buildFeeds(model.inputs, runtime, { ...feedOptions, feeds }), keys);
       return Promise.all(keys.map((k) => runtime.toHost(out[k])));
     };

@@ -56,7 +56,7 @@ export function gradients(
       const dys = node.outputs.map(total);
       if (dys.every((d) => d === null)) continue;
       const def = getOp(node.op, node.name);
-      if (def.differentiable === false || node.op === "StopGradient") continue;
+      if (def.differentiable === false) continue;
       if (!def.grad) {
         throw new Error(`gradients: no gradient rule for op ${node.op} (node ${node.name}); register one with registerOp`);
       }

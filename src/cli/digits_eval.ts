@@ -1,13 +1,17 @@
 /**
- * Held-out accuracy of a digits checkpoint: the inference graph with the
- * checkpoint's weights baked in, run over the held-out split in batches.
+ * Held-out accuracy of a digits checkpoint through the library's own evaluation:
+ * `metrics.accuracy` on the inference graph, run by an `EvalSession` over the
+ * held-out split in batches.
  * @module
  */
-import type { HostTensor } from "../graph/host_tensor.ts";
-import { compileModel } from "../onnx/compile.ts";
-import { createRuntime } from "../runtime/create.ts";
-import type { RuntimeOptions } from "../runtime/types.ts";
+import type { RestoredCheckpoint } from "../checkpoint/checkpoint_file.ts";
+import { Dataset } from "../data/dataset.ts";
 import type { MnistSplit } from "../data/mnist.ts";
+import type { Graph } from "../graph/graph.ts";
+import type { Tensor } from "../graph/tensor.ts";
+import { EvalSession } from "../learning/eval_session.ts";
+import { accuracy as accuracyMetric } from "../metrics/metrics.ts";
+import type { RuntimeOptions } from "../runtime/types.ts";
 import { buildDigitsEvalGraph } from "./digits_model.ts";
 
 /**
@@ -15,33 +19,31 @@ import { buildDigitsEvalGraph } from "./digits_model.ts";
  *
  * @example
  * ```ts
- * const { accuracy } = await digitsAccuracy(restored.tensors, digits.test, { executionProvider: "cpu" });
+ * const { accuracy } = await digitsAccuracy(restored, digits.test, { executionProvider: "cpu" });
  * ```
  */
 export async function digitsAccuracy(
-  values: Map<string, HostTensor>,
+  checkpoint: RestoredCheckpoint,
   split: MnistSplit,
   options: RuntimeOptions & { batchSize?: number } = {},
 ): Promise<{ accuracy: number; examples: number }> {
   const total = split.labels.shape[0];
   const batchSize = Math.min(options.batchSize ?? 250, total);
-  const { correct } = buildDigitsEvalGraph(batchSize);
-  const model = compileModel({ name: "digits_eval", fetches: { correct }, frozen: values });
-  const runtime = await createRuntime(options);
-  const session = await runtime.createSession(model.bytes);
-  const pixels = split.images.data as Float32Array, labels = split.labels.data as BigInt64Array;
-  const per = pixels.length / total;
-  let hits = 0, seen = 0;
+  const { graph, logits } = buildDigitsEvalGraph(batchSize);
+  const metric = graph.asDefault(() => accuracyMetric(logits, placeholderNamed(graph, "labels")));
+  const { batchSize: _, ...runtimeOptions } = options;
+  const session = await EvalSession.create({ accuracy: metric }, runtimeOptions);
   try {
-    for (let start = 0; start + batchSize <= total; start += batchSize) {
-      const images = runtime.fromHost({ dtype: "float32", shape: [batchSize, ...split.images.shape.slice(1)], data: pixels.subarray(start * per, (start + batchSize) * per) });
-      const lab = runtime.fromHost({ dtype: "int64", shape: [batchSize], data: labels.subarray(start, start + batchSize) });
-      const out = await session.run({ images, labels: lab }, ["correct"]);
-      hits += Math.round(Number((await runtime.toHost(out.correct)).data[0]));
-      seen += batchSize;
-    }
+    const data = Dataset.fromTensorSlices({ images: split.images, labels: split.labels }).batch(batchSize, { dropRemainder: true });
+    const { results, batches } = await session.evaluate(checkpoint, data);
+    return { accuracy: results.accuracy, examples: batches * batchSize };
   } finally {
     await session.release();
   }
-  return { accuracy: seen ? hits / seen : NaN, examples: seen };
+}
+
+function placeholderNamed(graph: Graph, name: string): Tensor {
+  const node = graph.nodes.find((n) => n.op === "Placeholder" && n.name === name);
+  if (!node) throw new Error(`digits eval graph: no placeholder ${name}`);
+  return node.outputs[0];
 }

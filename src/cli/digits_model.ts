@@ -117,29 +117,36 @@ export function buildDigitsTrainGraph({ batchSize, optimizer, weightDecay = 0.00
 
 /**
  * The inference graph (dropout off) with a correct-count output for evaluation.
+ * `batchSize` null (the default) leaves the batch unknown, so the graph and a
+ * model exported from it take any batch size; train steps keep a fixed one.
  *
  * @example
  * ```ts
- * const { logits, correct } = buildDigitsEvalGraph(250);
+ * const { logits, correct } = buildDigitsEvalGraph(); // any batch
+ * const fixed = buildDigitsEvalGraph(250);
  * ```
  */
-export function buildDigitsEvalGraph(batchSize: number): { graph: Graph; logits: Tensor; correct: Tensor } {
+export function buildDigitsEvalGraph(batchSize: number | null = null): { graph: Graph; logits: Tensor; correct: Tensor } {
   const graph = new Graph();
   return graph.asDefault(() => {
     const images = placeholder([batchSize, DIGITS.size, DIGITS.size, DIGITS.channels], "float32", "images");
     const labels = placeholder([batchSize], "int64", "labels");
     const net = logits(images, false, 0);
-    return { graph, logits: net, correct: mul(correctFraction(net, labels), batchSize) };
+    return { graph, logits: net, correct: reduceSum(rowHits(net, labels)) };
   });
 }
 
-/** Fraction of rows whose label's logit is the row maximum (comparisons only: every EP runs them). */
+/** Fraction of rows whose label's logit is the row maximum (of a fixed batch). */
 function correctFraction(logitsT: Tensor, labels: Tensor): Tensor {
+  return mul(reduceSum(rowHits(logitsT, labels)), 1 / logitsT.shape[0]);
+}
+
+/** 1 for each row whose label's logit is the row maximum, else 0 (comparisons only: every EP runs them). */
+function rowHits(logitsT: Tensor, labels: Tensor): Tensor {
   const [n, k] = logitsT.shape;
   const classes = constant(Array.from({ length: k }, (_, i) => i), [1, k], "int64");
   const onehot = cast(equal(reshape(labels, [n, 1]), classes), "float32");
   const labelLogit = reduceSum(mul(logitsT, onehot), 1);
-  const hit = cast(equal(labelLogit, reduceMax(logitsT, 1)), "float32");
-  return mul(reduceSum(hit), 1 / n);
+  return cast(equal(labelLogit, reduceMax(logitsT, 1)), "float32");
 }
 

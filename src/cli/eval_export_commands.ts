@@ -6,7 +6,7 @@
 import { latestCheckpoint, restoreCheckpoint } from "../checkpoint/mod.ts";
 import { loadMnistDigits } from "../data/mnist.ts";
 import { defaultFileSystem } from "../fs/default.ts";
-import { compileModel } from "../onnx/compile.ts";
+import { exportInferenceModel } from "../learning/export.ts";
 import type { ExecutionProvider } from "../runtime/types.ts";
 import { COMMON_FLAGS } from "./train_command.ts";
 import type { FlagSpec } from "./args.ts";
@@ -24,7 +24,7 @@ export const EVAL_FLAGS: FlagSpec[] = [
 export const EXPORT_FLAGS: FlagSpec[] = [
   { name: "checkpoint", type: "string", help: "checkpoint prefix (default: the latest in logdir)" },
   { name: "output", type: "string", help: "where to write the model (default: <logdir>/vgg16_digits.onnx)" },
-  { name: "batch-size", type: "number", default: 1, help: "batch size of the exported model's input" },
+  { name: "batch-size", type: "number", help: "a fixed batch size for the exported model's input (default: any batch size)" },
   ...COMMON_FLAGS,
 ];
 
@@ -33,7 +33,7 @@ async function resolveCheckpoint(flags: Record<string, unknown>) {
   const logdir = String(flags.logdir);
   const path = (flags.checkpoint as string | undefined) ?? (await latestCheckpoint(fs, logdir));
   if (!path) throw new Error(`No checkpoint in ${logdir}: train first (slimtrain train --logdir ${logdir}) or pass --checkpoint`);
-  return { fs, restored: await restoreCheckpoint(fs, path) };
+  return { fs, path };
 }
 
 /**
@@ -49,9 +49,10 @@ export async function evalCommand(flags: Record<string, unknown>): Promise<numbe
   if (!(Number.isInteger(heldOut) && heldOut >= 1 && heldOut <= 10000)) {
     throw new Error(`--held-out must be an integer from 1 to 10000 (the digits to evaluate on), got ${flags["held-out"]}`);
   }
-  const { restored } = await resolveCheckpoint(flags);
+  const { fs, path } = await resolveCheckpoint(flags);
+  const restored = await restoreCheckpoint(fs, path);
   const digits = await loadMnistDigits({ heldOut, seed: Number(flags.seed) });
-  const { accuracy, examples } = await digitsAccuracy(restored.tensors, digits.test, {
+  const { accuracy, examples } = await digitsAccuracy(restored, digits.test, {
     executionProvider: flags.ep as ExecutionProvider, intraOpNumThreads: flags.threads as number | undefined,
   });
   console.log(`${restored.path} (global step ${restored.globalStep}): held-out accuracy ${(100 * accuracy).toFixed(2)}% of ${examples} digits`);
@@ -59,24 +60,25 @@ export async function evalCommand(flags: Record<string, unknown>): Promise<numbe
 }
 
 /**
- * Writes an inference model (input `images` [batch, 32, 32, 1] NHWC, output `logits`).
+ * Writes an inference model (input `images` [batch, 32, 32, 1] NHWC, output
+ * `logits` [batch, 10]); the batch is symbolic (any size) unless `--batch-size` fixes it.
  *
  * @example
  * ```ts
- * await exportCommand({ logdir: "logs/vgg16_digits", "batch-size": 1 });
+ * await exportCommand({ logdir: "logs/vgg16_digits" });
  * ```
  */
 export async function exportCommand(flags: Record<string, unknown>): Promise<string> {
-  const { fs, restored } = await resolveCheckpoint(flags);
-  const batch = Number(flags["batch-size"]);
-  if (!(Number.isInteger(batch) && batch > 0)) throw new Error(`--batch-size must be a positive integer, got ${flags["batch-size"]}`);
+  const batch = flags["batch-size"] === undefined ? null : Number(flags["batch-size"]);
+  if (batch !== null && !(Number.isInteger(batch) && batch > 0)) {
+    throw new Error(`--batch-size must be a positive integer (or left out for any batch size), got ${flags["batch-size"]}`);
+  }
+  const { fs, path } = await resolveCheckpoint(flags);
   const { logits } = buildDigitsEvalGraph(batch);
-  const model = compileModel({
-    name: "vgg_16_digits", fetches: { logits }, frozen: restored.tensors,
-    docString: `slim vgg_16 on 32x32 digits, from ${restored.path} (global step ${restored.globalStep})`,
-  });
   const output = (flags.output as string | undefined) ?? fs.join(String(flags.logdir), "vgg16_digits.onnx");
-  await fs.writeFileAtomic(output, model.bytes);
-  console.log(`Wrote ${output}: input images [${batch}, 32, 32, 1] float32 NHWC in [0, 1], output logits [${batch}, 10]`);
+  // The library's export: it checks the checkpoint against the graph and refuses one of another model.
+  await exportInferenceModel(path, output, { outputs: { logits }, fs, name: "vgg_16_digits", metadata: { "slimtrain.model": "slim vgg_16 on 32x32 digits" } });
+  const n = batch ?? "batch";
+  console.log(`Wrote ${output}: input images [${n}, 32, 32, 1] float32 NHWC in [0, 1], output logits [${n}, 10]`);
   return output;
 }

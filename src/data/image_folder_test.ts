@@ -16,7 +16,7 @@ test("loadImageFolder() decodes the fixture digits to their pixels and class ids
     const got = await loadImageFolder(fs, dir, { height: 28, width: 28, channels });
     assertEquals(got.classNames, expected.class_names);
     assertEquals(got.files, expected.images.map((i) => fs.join(FIXTURES, i.file)));
-    assertEquals(got.labels.data, expected.images.map((i) => BigInt(i.class_index)));
+    assertEquals(got.labels.data, BigInt64Array.from(expected.images, (i) => BigInt(i.class_index)));
     assertEquals(got.images.shape, [12, 28, 28, channels]);
     const per = 28 * 28 * channels;
     expected.images.forEach((img, n) => {
@@ -112,7 +112,7 @@ test("loadImageFolder() reads JPEG and RGBA PNG, dropping alpha and converting c
   const fs = await folderWith({ "d/jpg/x.JPG": new Uint8Array(jpg), "d/png/y.png": png, "d/png/skip.txt": png });
   const got = await loadImageFolder(fs, "d", { height: h, width: w, channels: 3 });
   assertEquals(got.files, ["d/jpg/x.JPG", "d/png/y.png"]);
-  assertEquals(got.labels.data, [0n, 1n]);
+  assertEquals(got.labels.data, BigInt64Array.of(0n, 1n));
   const data = got.images.data as Float32Array, per = h * w * 3;
   const want = Array.from(rgb, (v) => v / 255);
   assertClose(data.subarray(0, per), want, { atol: 4 / 255, message: "JPEG" });

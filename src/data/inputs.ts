@@ -11,6 +11,7 @@ import type { Tensor } from "../graph/tensor.ts";
 import { placeholder } from "../graph/variable.ts";
 import { INPUT_PIPELINES, type InputPipeline } from "../learning/train_data.ts";
 import { Dataset } from "./dataset.ts";
+import { checkInputsArgs } from "./inputs_args.ts";
 
 /** Options of `inputs`. */
 export interface InputsOptions {
@@ -42,9 +43,10 @@ export interface DatasetWithSpec {
  */
 export function inputs<K extends string>(
   examples: Record<K, HostTensor> | DatasetWithSpec,
-  { batchSize, shuffle = true, seed = 0, prefetch = 2, graph = getDefaultGraph() }: InputsOptions,
+  options: InputsOptions,
 ): Record<K, Tensor> {
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`inputs: batchSize must be a positive integer, got ${batchSize}`);
+  checkInputsArgs(examples, options);
+  const { batchSize, shuffle = true, seed = 0, prefetch = 2, graph = getDefaultGraph() } = options;
   let base: Dataset<Record<string, HostTensor>>;
   let spec: Record<string, { shape: number[]; dtype: DType }>;
   let count = Infinity;
@@ -53,7 +55,6 @@ export function inputs<K extends string>(
     spec = examples.spec;
   } else {
     const entries = Object.entries(examples) as [string, HostTensor][];
-    if (entries.length === 0) throw new Error("inputs: no features given");
     count = entries[0][1].shape[0];
     for (const [name, t] of entries) {
       if (t.shape[0] !== count) throw new Error(`inputs: feature ${name} has ${t.shape[0]} examples, ${entries[0][0]} has ${count}`);
@@ -68,7 +69,9 @@ export function inputs<K extends string>(
   for (const [name, t] of Object.entries(placeholders) as [string, Tensor][]) {
     if (t.name !== name) throw new Error(`inputs: the name ${name} is taken by another tensor in the graph`);
   }
-  const pipeline: InputPipeline = {
+  const pipeline: SizedInputPipeline = {
+    numExamples: count,
+    batchSize,
     batchesFrom(startStep) {
       let ds = base;
       if (shuffle) ds = ds.shuffle(Number.isFinite(count) ? count : 10000, { seed });
@@ -77,6 +80,22 @@ export function inputs<K extends string>(
   };
   graph.addToCollection(INPUT_PIPELINES, pipeline);
   return placeholders;
+}
+
+/**
+ * The pipeline `inputs` registers, with its sizes, so evaluation can tell how
+ * many batches cover the examples once.
+ *
+ * @example
+ * ```ts
+ * const [pipeline] = graph.getCollection<SizedInputPipeline>(INPUT_PIPELINES);
+ * const batchesPerEpoch = Math.floor(pipeline.numExamples / pipeline.batchSize);
+ * ```
+ */
+export interface SizedInputPipeline extends InputPipeline {
+  /** Examples in one pass over the data; Infinity when unknown (a dataset). */
+  numExamples: number;
+  batchSize: number;
 }
 
 function isDatasetWithSpec(x: unknown): x is DatasetWithSpec {

@@ -50,8 +50,8 @@ export function installShapeRule(rule: ShapeRule): void {
  */
 export class Graph {
   readonly nodes: Node[] = [];
-  readonly variables = new Map<string, Variable>();
-  readonly collections = new Map<string, unknown[]>();
+  readonly variables: Map<string, Variable> = new Map();
+  readonly collections: Map<string, unknown[]> = new Map();
   private readonly usedNames = new Map<string, number>();
   private readonly scopes: string[] = [];
   private nextId = 0;

@@ -7,6 +7,16 @@
 /** Element types slimtrain graphs use. */
 export type DType = "float32" | "int64" | "int32" | "bool";
 
+/**
+ * Every DType, for checking a dtype given at run time.
+ *
+ * @example
+ * ```ts
+ * DTYPES.includes("float64" as DType); // false
+ * ```
+ */
+export const DTYPES: readonly DType[] = ["float32", "int64", "int32", "bool"];
+
 /** The typed array behind each dtype. */
 export type TypedArrayFor<D extends DType> = D extends "float32" ? Float32Array
   : D extends "int64" ? BigInt64Array
@@ -63,5 +73,29 @@ export function allocate(dtype: DType, n: number): HostTensor["data"] {
 
 /** Formats a shape the way error messages print it: `[2, 3]`. */
 export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
+  return `[${shape.map((d) => (d === UNKNOWN_DIM ? "?" : d)).join(", ")}]`;
+}
+
+/**
+ * A dimension known only when the graph runs (TensorFlow's `None`): a
+ * placeholder's batch, and what ops derive from it.
+ *
+ * @example
+ * ```ts
+ * const images = placeholder([UNKNOWN_DIM, 28, 28, 1]); // any batch size
+ * ```
+ */
+export const UNKNOWN_DIM = -1;
+
+/**
+ * True when every dimension of `shape` is known when the graph is built.
+ *
+ * @example
+ * ```ts
+ * isFullyKnown([2, 3]); // true
+ * isFullyKnown([-1, 3]); // false
+ * ```
+ */
+export function isFullyKnown(shape: readonly number[]): boolean {
+  return !shape.includes(UNKNOWN_DIM);
 }

@@ -11,6 +11,11 @@ export interface Initializer {
   /** A short description for error messages and summaries. */
   readonly name: string;
   init(shape: readonly number[], dtype: DType, random: Random): HostTensor;
+  /**
+   * The variable whose random stream `init` draws from, when not the variable's
+   * own: a moving average's shadow draws its variable's stream and so starts equal to it.
+   */
+  readonly stream?: string;
 }
 
 /** TF's fan computation: the receptive field multiplies the last two dimensions. */

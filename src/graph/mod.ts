@@ -11,7 +11,7 @@
  * @module
  */
 export { getDefaultGraph, Graph, GraphKeys, nameScope, resetDefaultGraph } from "./graph.ts";
-export { type DType, type HostTensor, hostTensor, numElements } from "./host_tensor.ts";
+export { type DType, type HostTensor, hostTensor, isFullyKnown, numElements, UNKNOWN_DIM } from "./host_tensor.ts";
 export * from "./initializers.ts";
 export { type StorageLayout } from "./storage_layout.ts";
 export { Tensor } from "./tensor.ts";

@@ -1,6 +1,6 @@
 import { assertEquals, randomArray, test } from "../../test/harness.ts";
 import type { HostTensor } from "./host_tensor.ts";
-import { fromStorage, storageShape, toStorage, transposeHost } from "./storage_layout.ts";
+import { fromStorage, storageShape, toStorage, transposeHost, writeRegionInto } from "./storage_layout.ts";
 
 function naiveTranspose(t: HostTensor, perm: number[]): number[] {
   const shape = perm.map((p) => t.shape[p]);
@@ -59,4 +59,14 @@ test("toStorage()/fromStorage() round-trip a filter with a region, keeping the r
     const expected = h === 1 && w === 1 ? (changed.data as Float32Array)[k * 4 + c] : b[i];
     assertEquals(r[i], expected, `element ${i}`);
   }
+});
+
+test("writeRegionInto() writes the region into its base in place, as fromStorage() does into a copy", () => {
+  const layout = { perm: [3, 2, 0, 1], region: { begin: [0, 0, 2, 1], size: [5, 4, 1, 1] } };
+  const base: HostTensor = { dtype: "float32", shape: [3, 3, 4, 5], data: randomArray(180, 4) };
+  const changed: HostTensor = { dtype: "float32", shape: [5, 4, 1, 1], data: randomArray(20, 8) };
+  const expected = Array.from(fromStorage(changed, layout, base).data as Float32Array);
+  const out = writeRegionInto(base, changed, layout);
+  assertEquals(out === base, true, "returns the base itself");
+  assertEquals(Array.from(base.data as Float32Array), expected);
 });

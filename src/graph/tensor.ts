@@ -1,10 +1,13 @@
 /**
- * Symbolic tensors and the nodes that produce them. Shapes are fully static: every
+ * Symbolic tensors and the nodes that produce them. Shapes are static: every
  * dimension is known when the graph is built, so errors surface at build time and
  * the emitted ONNX model has fixed shapes (what GPU execution providers like best).
+ * The one exception is an unknown dimension (-1, `UNKNOWN_DIM`) that a placeholder
+ * may declare, usually its batch: ops whose rules handle it pass it through, so an
+ * evaluation or exported inference model takes any batch size.
  * @module
  */
-import type { DType } from "./host_tensor.ts";
+import { type DType, formatShape, isFullyKnown, numElements } from "./host_tensor.ts";
 import type { Graph } from "./graph.ts";
 
 /**
@@ -38,16 +41,17 @@ export class Tensor {
     return this.shape.length;
   }
 
-  /** Number of elements. */
+  /** Number of elements; throws when a dimension is unknown (the count is then known only at run time). */
   get size(): number {
-    let n = 1;
-    for (const d of this.shape) n *= d;
-    return n;
+    if (!isFullyKnown(this.shape)) {
+      throw new Error(`Tensor ${this.describe()} has an unknown dimension: its element count is known only at run time`);
+    }
+    return numElements(this.shape);
   }
 
-  /** `name [d0, d1]` for error messages. */
+  /** `name [d0, d1]` for error messages (an unknown dimension shows as `?`). */
   describe(): string {
-    return `${this.name} [${this.shape.join(", ")}] ${this.dtype}`;
+    return `${this.name} ${formatShape(this.shape)} ${this.dtype}`;
   }
 
   toString(): string {

@@ -4,10 +4,11 @@
  * @module
  */
 import { getDefaultGraph, type Graph, GraphKeys } from "./graph.ts";
-import { type DType, formatShape, type HostTensor, numElements } from "./host_tensor.ts";
+import { type DType, formatShape, type HostTensor, numElements, UNKNOWN_DIM } from "./host_tensor.ts";
 import { type Initializer, zerosInitializer } from "./initializers.ts";
 import { type StorageLayout, storageShape } from "./storage_layout.ts";
 import type { Tensor } from "./tensor.ts";
+import { checkConstantArgs, checkPlaceholderArgs, checkVariableArgs } from "./variable_args.ts";
 
 /** Options for `variable`. */
 export interface VariableOptions {
@@ -66,13 +67,11 @@ export class Variable {
  * ```
  */
 export function variable(name: string, options: VariableOptions, graph: Graph = getDefaultGraph()): Variable {
+  checkVariableArgs(name, options, graph);
   const { shape, dtype = "float32", initializer = zerosInitializer(), trainable = true } = options;
   const fullName = graph.currentScope ? `${graph.currentScope}/${name}` : name;
   if (graph.variables.has(fullName)) {
     throw new Error(`variable: ${fullName} already exists (shape ${formatShape(graph.variables.get(fullName)!.shape)})`);
-  }
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`variable: ${fullName} has an invalid shape ${formatShape(shape)}`);
   }
   graph.reserveName(fullName);
   // The node is named after the variable so the ONNX input carries slim's name.
@@ -92,18 +91,29 @@ export function variable(name: string, options: VariableOptions, graph: Graph = 
 }
 
 /**
- * A value fed on every step (a batch of images, labels, a learning rate).
+ * A value fed on every step (a batch of images, labels, a learning rate). The
+ * shape comes first (TensorFlow's `placeholder` takes the dtype first). A
+ * dimension given as `null` or -1 is unknown until run time (stored as -1), as
+ * TensorFlow's `None`: use it for the batch of evaluation and inference graphs,
+ * which then take any batch size. Train steps keep a fixed batch (what GPU
+ * execution providers run best); ops that cannot handle an unknown dimension
+ * refuse it when the graph is built, naming the op.
  *
  * @example
  * ```ts
  * const images = placeholder([32, 224, 224, 3], "float32", "images");
+ * const anyBatch = placeholder([null, 224, 224, 3], "float32", "images");
  * ```
  */
-export function placeholder(shape: number[], dtype: DType = "float32", name = "Placeholder", graph: Graph = getDefaultGraph()): Tensor {
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`placeholder: ${name} has an invalid shape ${formatShape(shape)}`);
-  }
-  return graph.addNode("Placeholder", [], { shape: [...shape], dtype }, name).outputs[0];
+export function placeholder(
+  shape: readonly (number | null)[],
+  dtype: DType = "float32",
+  name = "Placeholder",
+  graph: Graph = getDefaultGraph(),
+): Tensor {
+  checkPlaceholderArgs(shape, dtype, name, graph);
+  const dims = shape.map((d) => d ?? UNKNOWN_DIM);
+  return graph.addNode("Placeholder", [], { shape: dims, dtype }, name).outputs[0];
 }
 
 /**
@@ -117,10 +127,12 @@ export function placeholder(shape: number[], dtype: DType = "float32", name = "P
  */
 export function constant(
   values: number | number[] | HostTensor["data"],
-  shape: number[] = typeof values === "number" ? [] : [values.length],
+  shape?: number[],
   dtype: DType = "float32",
   graph: Graph = getDefaultGraph(),
 ): Tensor {
+  shape ??= typeof values === "number" ? [] : [values?.length];
+  checkConstantArgs(values, shape, dtype, graph);
   const list = typeof values === "number" ? [values] : values;
   if (list.length !== numElements(shape)) {
     throw new Error(`constant: ${list.length} values do not fill shape ${formatShape(shape)}`);

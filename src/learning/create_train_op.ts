@@ -10,6 +10,7 @@ import type { Tensor } from "../graph/tensor.ts";
 import type { Assignment, Variable } from "../graph/variable.ts";
 import { addGradientsSummaries, clipGradientNorms, multiplyGradients } from "./gradient_utils.ts";
 import { getOrCreateGlobalStep } from "./global_step.ts";
+import { explainNoGradients } from "./no_gradient_cause.ts";
 import type { GradAndVar, Optimizer } from "./optimizer.ts";
 
 /** What `train` runs: everything one step computes. */
@@ -79,7 +80,10 @@ export function createTrainOp(totalLoss: Tensor, optimizer: Optimizer, options: 
   const grads = gradients(totalLoss, variablesToTrain.map((v) => v.value));
   let gradsAndVars: GradAndVar[] = variablesToTrain.map((variable, i) => ({ grad: grads[i], variable }));
   if (gradsAndVars.every((gv) => gv.grad === null)) {
-    throw new Error(`createTrainOp: no gradients flow from ${totalLoss.name} to any of the ${variablesToTrain.length} variables to train`);
+    throw new Error(
+      `createTrainOp: no gradients flow from ${totalLoss.name} to any of the ${variablesToTrain.length} variables to train: ` +
+        explainNoGradients(totalLoss, variablesToTrain),
+    );
   }
   if (options.gradientMultipliers) gradsAndVars = multiplyGradients(gradsAndVars, options.gradientMultipliers);
   if ((options.clipGradientNorm ?? 0) > 0) gradsAndVars = clipGradientNorms(gradsAndVars, options.clipGradientNorm!);

@@ -5,16 +5,14 @@
  * @module
  */
 import type { RestoredCheckpoint } from "../checkpoint/checkpoint_file.ts";
-import { GraphKeys } from "../graph/graph.ts";
-import { toStorage } from "../graph/storage_layout.ts";
 import type { HostTensor } from "../graph/host_tensor.ts";
-import type { Tensor } from "../graph/tensor.ts";
+import type { Variable } from "../graph/variable.ts";
 import { type CompiledModel, compileModel } from "../onnx/compile.ts";
 import { type Metric, MetricAccumulator } from "../metrics/metrics.ts";
 import { createRuntime } from "../runtime/create.ts";
-import { noiseFor } from "../runtime/evaluate.ts";
-import { checkFeed } from "../runtime/feeds.ts";
-import type { Runtime, RuntimeOptions, RuntimeSession, RuntimeValue } from "../runtime/types.ts";
+import { disposeAll, FeedPlan } from "../runtime/feed_plan.ts";
+import { loweringTargetFor, type Runtime, type RuntimeOptions, type RuntimeSession, type RuntimeValue } from "../runtime/types.ts";
+import { checkpointMismatch } from "./checkpoint_match.ts";
 import { type Feeds, INPUT_PIPELINES, type InputPipeline } from "./train_data.ts";
 
 /**
@@ -54,28 +52,30 @@ export interface EvalSessionOptions extends RuntimeOptions {
  * ```
  */
 export class EvalSession {
+  private readonly plan: FeedPlan;
+
   private constructor(
     readonly model: CompiledModel,
     readonly runtime: Runtime,
     private readonly session: RuntimeSession,
     private readonly accumulator: MetricAccumulator,
-    private readonly globalStep: Tensor | undefined,
     private readonly seed: number,
-  ) {}
+  ) {
+    this.plan = FeedPlan.of(model, runtime);
+  }
 
   /** Compiles the metrics' sums and counts into one model and opens a session on it. */
   static async create(metrics: Readonly<Record<string, Metric>>, options: EvalSessionOptions = {}): Promise<EvalSession> {
     const accumulator = new MetricAccumulator(metrics);
+    const runtime = options.runtime ?? (await createRuntime(options));
     const model = compileModel({
       name: "eval_metrics",
       fetches: accumulator.fetches,
       docString: `slimtrain evaluation: ${Object.keys(metrics).join(", ")}`,
+      target: loweringTargetFor(runtime.executionProvider),
     });
-    const graph = Object.values(metrics)[0].sum.graph;
-    const globalStep = graph.getCollection<Tensor>(GraphKeys.GLOBAL_STEP)[0];
-    const runtime = options.runtime ?? (await createRuntime(options));
     const session = await runtime.createSession(model.bytes);
-    return new EvalSession(model, runtime, session, accumulator, globalStep, options.seed ?? 0);
+    return new EvalSession(model, runtime, session, accumulator, options.seed ?? 0);
   }
 
   /**
@@ -91,19 +91,19 @@ export class EvalSession {
     if (numEvals !== undefined && !(Number.isInteger(numEvals) && numEvals > 0)) {
       throw new Error(`Evaluation: numEvals must be a positive integer, got ${numEvals}`);
     }
-    const fixed = this.fixedFeeds(checkpoint);
+    const variables = this.uploadVariables(checkpoint);
     const where = `Evaluation of ${checkpoint.path}`;
     this.accumulator.reset();
     let batches = 0;
     try {
       const source = this.resolveData(data, numEvals);
       for await (const batch of source) {
-        await this.runBatch(batch, fixed, `${where}, batch ${batches}`, batches);
+        await this.runBatch(batch, variables, checkpoint.globalStep, `${where}, batch ${batches}`, batches);
         batches++;
         if (numEvals !== undefined && batches >= numEvals) break;
       }
     } finally {
-      for (const v of fixed.values()) v.dispose();
+      disposeAll(variables.values());
     }
     if (batches === 0) {
       throw new Error(`${where}: the data yielded no batches (to evaluate several checkpoints, pass data as a function returning a fresh iterable)`);
@@ -116,71 +116,30 @@ export class EvalSession {
     await this.session.release();
   }
 
-  /** Variables from the checkpoint and the global step, fed unchanged to every batch. */
-  private fixedFeeds(checkpoint: RestoredCheckpoint): Map<string, RuntimeValue> {
-    const out = new Map<string, RuntimeValue>();
-    try {
-      for (const input of this.model.inputs) {
-        let value: HostTensor;
-        if (input.kind === "variable") {
-          const found = checkpoint.tensors.get(input.name);
-          if (!found) throw new Error(`Checkpoint ${checkpoint.path} has no variable ${input.name}, which the metrics need`);
-          const v = input.variable!;
-          if (found.dtype !== v.dtype || found.shape.join(",") !== v.shape.join(",")) {
-            throw new Error(`Checkpoint ${checkpoint.path}: variable ${v.name} is ${found.dtype} [${found.shape.join(", ")}], the graph has ${v.dtype} [${v.shape.join(", ")}]`);
-          }
-          value = toStorage(found, v.storage);
-        } else if (input.tensor === this.globalStep) {
-          value = { dtype: "float32", shape: [], data: new Float32Array([checkpoint.globalStep]) };
-        } else {
-          continue;
-        }
-        try {
-          checkFeed(`${input.kind === "variable" ? "variable" : "global step"} ${input.name}`, input.tensor, value);
-        } catch (err) {
-          throw new Error(`Checkpoint ${checkpoint.path}: ${(err as Error).message}`, { cause: err });
-        }
-        out.set(input.name, this.runtime.fromHost(value));
-      }
-    } catch (err) {
-      for (const v of out.values()) v.dispose();
-      throw err;
-    }
-    return out;
+  /** The checkpoint's variables, uploaded once and fed unchanged to every batch. */
+  private uploadVariables(checkpoint: RestoredCheckpoint): Map<Variable, RuntimeValue> {
+    return this.plan.uploadVariables((v) => checkpoint.tensors.get(v.name), (v, value, detail) =>
+      value
+        ? checkpointMismatch(checkpoint.path, v, value, detail, "Evaluate a checkpoint of the model the metrics are built on.")
+        : new Error(`Checkpoint ${checkpoint.path} has no variable ${v.name}, which the metrics need`));
   }
 
-  private async runBatch(batch: Feeds, fixed: Map<string, RuntimeValue>, where: string, index: number): Promise<void> {
-    const feeds: Record<string, RuntimeValue> = {};
-    const owned: RuntimeValue[] = [];
+  private async runBatch(batch: Feeds, variables: Map<Variable, RuntimeValue>, globalStep: number, where: string, index: number): Promise<void> {
+    const names = Object.keys(this.accumulator.fetches);
+    const out = await this.plan.run(this.session, names, {
+      placeholders: () => batch,
+      variable: (v) => variables.get(v),
+      globalStep: () => globalStep,
+      noiseStep: () => index,
+      seed: this.seed,
+      where: () => ({ label: where, at: ` (${where})` }),
+    });
     try {
-      for (const input of this.model.inputs) {
-        const given = fixed.get(input.name);
-        if (given) {
-          feeds[input.name] = given;
-          continue;
-        }
-        let host: HostTensor;
-        if (input.kind === "random") host = noiseFor(input.tensor, this.seed, index);
-        else {
-          const fed = batch[input.name];
-          if (!fed) throw new Error(`${where}: no value fed for placeholder ${input.tensor.describe()} (fed: ${Object.keys(batch).join(", ") || "nothing"})`);
-          checkFeed(`placeholder ${input.name} (${where})`, input.tensor, fed);
-          host = fed;
-        }
-        const value = this.runtime.fromHost(host);
-        owned.push(value);
-        feeds[input.name] = value;
-      }
-      const names = Object.keys(this.accumulator.fetches);
-      const out = await this.session.run(feeds, names);
       const values: Record<string, HostTensor> = {};
-      for (const name of names) {
-        values[name] = await this.runtime.toHost(out[name]);
-        out[name].dispose();
-      }
+      for (const name of names) values[name] = await this.runtime.toHost(out[name]);
       this.accumulator.update(values);
     } finally {
-      for (const v of owned) v.dispose();
+      disposeAll(Object.values(out));
     }
   }
 
@@ -190,7 +149,7 @@ export class EvalSession {
     const pipelines = graph.getCollection<InputPipeline>(INPUT_PIPELINES);
     if (pipelines.length === 0) {
       // A model without placeholders (data baked in as constants) still evaluates once.
-      if (this.model.inputs.every((i) => i.kind !== "placeholder" || i.tensor === this.globalStep)) return [{}];
+      if (this.plan.placeholderNames.length === 0) return [{}];
       throw new Error("Evaluation: pass { data }: the graph has placeholders and no input pipeline");
     }
     if (pipelines.length > 1) throw new Error("Evaluation: the graph has several input pipelines; pass { data } to choose");

@@ -5,12 +5,14 @@
  * training run writes, the way slim's `evaluation_loop` runs beside `train`.
  * @module
  */
-import { restoreCheckpoint, SUFFIX } from "../checkpoint/checkpoint_file.ts";
+import { type RestoredCheckpoint, restoreCheckpoint, SUFFIX } from "../checkpoint/checkpoint_file.ts";
+import type { Variable } from "../graph/variable.ts";
 import { latestCheckpoint } from "../checkpoint/saver.ts";
 import { defaultFileSystem } from "../fs/default.ts";
 import type { FileSystem } from "../fs/types.ts";
 import type { Metric } from "../metrics/metrics.ts";
 import { EventFileWriter } from "../summary/event_writer.ts";
+import { checkEvalArgs, checkIsCheckpoint, checkIsDirectory, checkPipelineCoverage, metricsGraph, requireFullBatches } from "./eval_args.ts";
 import { type EvalData, EvalSession, type EvalSessionOptions } from "./eval_session.ts";
 
 /**
@@ -31,6 +33,12 @@ export interface EvaluateOnceOptions extends EvalSessionOptions {
   fs?: FileSystem;
   /** Where the result lines go. Default console.log. */
   log?: (line: string) => void;
+  /**
+   * slim's `variables_to_restore` map: `{ nameInCheckpoint: variable }`, e.g.
+   * `ema.variablesToRestore(modelVariables)` to evaluate moving averages. Variables
+   * it does not name are read under their own names.
+   */
+  variablesToRestore?: Readonly<Record<string, Variable>>;
 }
 
 /**
@@ -56,7 +64,8 @@ export interface EvaluationLoopOptions extends EvaluateOnceOptions {
 
 /**
  * slim's `evaluate_once`: computes `metrics` over `data` with the variables of
- * `checkpointPath` (a prefix or `.safetensors` file) and returns the final
+ * `checkpointPath` (a prefix or `.safetensors` file; for a logdir's newest, pass
+ * `latestCheckpoint(fs, logdir)`, or use `evaluationLoop`) and returns the final
  * values. With a `logdir`, each value is written as the scalar `eval/<name>` at
  * the checkpoint's global step.
  *
@@ -68,13 +77,17 @@ export interface EvaluationLoopOptions extends EvaluateOnceOptions {
  * ```
  */
 export async function evaluateOnce(checkpointPath: string, logdir: string | null, options: EvaluateOnceOptions): Promise<Record<string, number>> {
+  checkEvalArgs("evaluateOnce", "checkpointPath", checkpointPath, logdir, options);
   const fs = options.fs ?? (await defaultFileSystem());
   const log = options.log ?? ((line: string) => console.log(line));
-  const checkpoint = await restoreCheckpoint(fs, checkpointPath);
+  await checkIsCheckpoint(fs, checkpointPath);
+  if (options.data === undefined) checkPipelineCoverage("evaluateOnce", metricsGraph(options.metrics), options.numEvals);
+  const checkpoint = renameForRestore(await restoreCheckpoint(fs, checkpointPath), options.variablesToRestore);
   const session = await EvalSession.create(options.metrics, options);
+  const data = requireFullBatches("evaluateOnce", options.data, session.model.inputs);
   let results: Record<string, number>;
   try {
-    ({ results } = await session.evaluate(checkpoint, options.data, options.numEvals));
+    ({ results } = await session.evaluate(checkpoint, data, options.numEvals));
   } finally {
     await session.release();
   }
@@ -105,6 +118,7 @@ export async function evaluateOnce(checkpointPath: string, logdir: string | null
  * ```
  */
 export async function evaluationLoop(checkpointDir: string, logdir: string | null, options: EvaluationLoopOptions): Promise<Record<string, number> | null> {
+  checkEvalArgs("evaluationLoop", "checkpointDir", checkpointDir, logdir, options);
   const { evalIntervalSecs = 60, maxNumberOfEvaluations, timeoutSecs, signal } = options;
   if (!(evalIntervalSecs >= 0)) throw new Error(`evaluationLoop: evalIntervalSecs must be non-negative, got ${evalIntervalSecs}`);
   if (maxNumberOfEvaluations !== undefined && !(Number.isInteger(maxNumberOfEvaluations) && maxNumberOfEvaluations > 0)) {
@@ -113,9 +127,12 @@ export async function evaluationLoop(checkpointDir: string, logdir: string | nul
   if (timeoutSecs !== undefined && !(timeoutSecs >= 0)) throw new Error(`evaluationLoop: timeoutSecs must be non-negative, got ${timeoutSecs}`);
   const fs = options.fs ?? (await defaultFileSystem());
   const log = options.log ?? ((line: string) => console.log(line));
+  await checkIsDirectory(fs, checkpointDir);
+  if (options.data === undefined) checkPipelineCoverage("evaluationLoop", metricsGraph(options.metrics), options.numEvals);
   // TensorFlow polls for new checkpoints every second; a shorter interval polls faster.
   const pollMs = Math.min(1000, evalIntervalSecs * 1000);
   const session = await EvalSession.create(options.metrics, options);
+  const data = requireFullBatches("evaluationLoop", options.data, session.model.inputs);
   let writer: EventFileWriter | undefined;
   let last: string | null = null, evaluations = 0, results: Record<string, number> | null = null;
   let waitingSince = performance.now();
@@ -133,7 +150,7 @@ export async function evaluationLoop(checkpointDir: string, logdir: string | nul
       }
       const started = performance.now();
       last = path;
-      const checkpoint = await restoreCheckpoint(fs, path).catch(async (err) => {
+      const checkpoint = await restoreCheckpoint(fs, path).then((c) => renameForRestore(c, options.variablesToRestore)).catch(async (err) => {
         // Rotation may delete a checkpoint between listing and reading it; the next one will come.
         if (!(await fs.stat(path + SUFFIX))) return null;
         throw err;
@@ -142,7 +159,7 @@ export async function evaluationLoop(checkpointDir: string, logdir: string | nul
         log(`Checkpoint ${path} was deleted before it could be evaluated`);
         continue;
       }
-      ({ results } = await session.evaluate(checkpoint, options.data, options.numEvals));
+      ({ results } = await session.evaluate(checkpoint, data, options.numEvals));
       log(formatResults(checkpoint.path, checkpoint.globalStep, results));
       if (logdir !== null) {
         writer ??= await EventFileWriter.create(fs, logdir, { flushSecs: Infinity });
@@ -182,4 +199,16 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+/** The checkpoint's tensors under the graph's variable names, following a `variablesToRestore` map. */
+function renameForRestore(checkpoint: RestoredCheckpoint, map: Readonly<Record<string, Variable>> | undefined): RestoredCheckpoint {
+  if (!map) return checkpoint;
+  const tensors = new Map(checkpoint.tensors);
+  for (const [name, v] of Object.entries(map)) {
+    const t = checkpoint.tensors.get(name);
+    if (!t) throw new Error(`Checkpoint ${checkpoint.path} has no tensor ${name} to restore ${v.name} from (variablesToRestore)`);
+    tensors.set(v.name, t);
+  }
+  return { ...checkpoint, tensors };
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import "../ops/mod.ts";
 import { latestCheckpoint, restoreCheckpoint, Saver } from "../checkpoint/mod.ts";
+import { inputs } from "../data/inputs.ts";
 import { NodeFileSystem } from "../fs/node_fs.ts";
 import { Graph } from "../graph/graph.ts";
 import type { HostTensor } from "../graph/host_tensor.ts";
@@ -175,4 +176,112 @@ test("evaluationLoop() ends after timeoutSecs without a new checkpoint, or on it
     setTimeout(() => stop.abort(), 50);
     assertEquals(await stopped, null, "nothing evaluated before the signal");
   });
+});
+
+test("evaluateOnce() given a logdir says so and names its latest checkpoint; evaluationLoop() given a checkpoint says so", async () => {
+  await withDirs(async (trainDir) => {
+    const metrics = buildNet().metrics;
+    await assertThrows(
+      () => evaluateOnce(trainDir, null, { metrics, data: evalBatches, fs, log: quiet }),
+      `evaluateOnce: ${trainDir} is a directory (a logdir?), not a checkpoint; it holds no checkpoint yet. ` +
+        `Pass a checkpoint path such as await latestCheckpoint(fs, "${trainDir}"), or call evaluationLoop("${trainDir}", ...) to evaluate each checkpoint the run writes`,
+    );
+    const path = await new Saver({ fs }).save(trainDir, randomValues(2), { globalStep: 9 });
+    await assertThrows(() => evaluateOnce(trainDir, null, { metrics, data: evalBatches, fs, log: quiet }), `; its latest checkpoint is ${path}. Pass`);
+    await assertThrows(
+      () => evaluationLoop(path, null, { metrics, data: evalBatches, fs, log: quiet, maxNumberOfEvaluations: 1 }),
+      `evaluationLoop: ${path} is a checkpoint, not the directory to watch for checkpoints; pass its directory, or call evaluateOnce("${path}", ...) to evaluate this one checkpoint`,
+    );
+    // slim's evaluate_once(master, checkpoint_path, logdir, ...) order, or options in the logdir's place.
+    await assertThrows(() => evaluateOnce(path, { metrics } as never, undefined as never), "evaluateOnce: logdir must be a directory for the eval summaries, or null for none; got an object with keys metrics");
+    await assertThrows(() => evaluateOnce(path, null, { data: evalBatches } as never), "evaluateOnce: options.metrics must name at least one metric");
+    await assertThrows(() => evaluateOnce(path, null, { metrics, data: 5 as never, fs, log: quiet }), "evaluateOnce: data must be an iterable or async iterable of feeds, or a function returning one; got 5");
+  });
+});
+
+test("evaluateOnce() and evaluationLoop() refuse a last partial batch naming the example count, batch size and fixes", async () => {
+  await withDirs(async (dir) => {
+    const path = await new Saver({ fs }).save(dir, randomValues(3), { globalStep: 1 });
+    const cut = (b: Record<string, HostTensor>, n: number): Record<string, HostTensor> => ({
+      x: { dtype: "float32", shape: [n, IN], data: (b.x.data as Float32Array).slice(0, n * IN) },
+      labels: { dtype: "int64", shape: [n], data: (b.labels.data as BigInt64Array).slice(0, n) },
+    });
+    // 2 full batches of 8 and 4 left: 20 examples.
+    const data = [evalBatches[0], evalBatches[1], cut(evalBatches[2], 4)];
+    const last = "batch 2 has 4 examples, but placeholder x [8, 4] float32 takes batches of 8: the data's 20 examples do not divide into batches of 8. " +
+      "Leave the partial batch out (Dataset.batch(8, { dropRemainder: true }) evaluates 16 examples), or use a batch size that divides 20 (e.g. 5 or 10)";
+    await assertThrows(() => evaluateOnce(path, null, { metrics: buildNet().metrics, data, fs, log: quiet }), `evaluateOnce: ${last}`);
+    await assertThrows(
+      () => evaluationLoop(dir, null, { metrics: buildNet().metrics, data: () => data.values(), fs, log: quiet, maxNumberOfEvaluations: 1 }),
+      `evaluationLoop: ${last}`,
+    );
+    // A short batch with more after it is not a remainder.
+    await assertThrows(
+      () => evaluateOnce(path, null, { metrics: buildNet().metrics, data: [evalBatches[0], cut(evalBatches[1], 5), evalBatches[2]], fs, log: quiet }),
+      "evaluateOnce: batch 1 has 5 examples, but placeholder x [8, 4] float32 takes batches of 8; every batch must be full",
+    );
+    // Without the remainder the same data evaluates, and numEvals stops before it.
+    const full = await evaluateOnce(path, null, { metrics: buildNet().metrics, data: data.slice(0, 2), fs, log: quiet });
+    const first2 = await evaluateOnce(path, null, { metrics: buildNet().metrics, data, numEvals: 2, fs, log: quiet });
+    assertEquals(first2, full);
+  });
+});
+
+test("evaluateOnce() on a graph of unknown batch takes a last partial batch and weighs it by its examples", async () => {
+  await withDirs(async (dir) => {
+    const values = randomValues(5);
+    const path = await new Saver({ fs }).save(dir, values, { globalStep: 1 });
+    const g = new Graph();
+    const { logits, metrics } = g.asDefault(() => {
+      const x = placeholder([null, IN], "float32", "x");
+      const labels = placeholder([null], "int64", "labels");
+      const w1 = variable("net/hidden/weights", { shape: [IN, 6] });
+      const b1 = variable("net/hidden/biases", { shape: [6] });
+      const w2 = variable("net/logits/weights", { shape: [6, C] });
+      const logits = matmul(relu(add(matmul(x, w1.value), b1.value)), w2.value);
+      // Weights of one per example: the unweighted count is a constant of the batch size.
+      const ones = cast(equal(labels, labels), "float32");
+      return { logits, metrics: { accuracy: accuracy(logits, labels, { weights: ones }) } };
+    });
+    const cut = (b: Record<string, HostTensor>, n: number): Record<string, HostTensor> => ({
+      x: { dtype: "float32", shape: [n, IN], data: (b.x.data as Float32Array).slice(0, n * IN) },
+      labels: { dtype: "int64", shape: [n], data: (b.labels.data as BigInt64Array).slice(0, n) },
+    });
+    const data = [evalBatches[0], evalBatches[1], cut(evalBatches[2], 3)];
+    let hits = 0;
+    for (const feeds of data) {
+      const lg = (await evaluate({ logits }, { feeds, variables: Object.fromEntries(values) })).logits.data as Float32Array;
+      const labels = feeds.labels.data as BigInt64Array;
+      for (let i = 0; i < labels.length; i++) {
+        let best = 0;
+        for (let c = 1; c < C; c++) if (lg[i * C + c] > lg[i * C + best]) best = c;
+        if (BigInt(best) === labels[i]) hits++;
+      }
+    }
+    const results = await evaluateOnce(path, null, { metrics, data, fs, log: quiet });
+    assertClose(results.accuracy, hits / 19, { rtol: 1e-6, message: "accuracy over 8 + 8 + 3 examples" });
+    // Placeholders of unknown batch must still agree on it within a run.
+    await assertThrows(
+      () => evaluateOnce(path, null, { metrics, data: [{ x: evalBatches[0].x, labels: cut(evalBatches[0], 5).labels }], fs, log: quiet }),
+      "placeholders of unknown batch must be fed the same batch size",
+    );
+  });
+});
+
+test("evaluateOnce() refuses numEvals that would read the input pipeline past its end, counting examples twice", async () => {
+  const g = new Graph();
+  const metrics = g.asDefault(() => {
+    const r = rng(5);
+    const { x, labels } = inputs({
+      x: { dtype: "float32", shape: [20, IN], data: randomArray(20 * IN, 6) },
+      labels: { dtype: "int64", shape: [20], data: BigInt64Array.from({ length: 20 }, () => BigInt(Math.floor(r() * C))) },
+    }, { batchSize: B, shuffle: false });
+    const w = variable("net/logits/weights", { shape: [IN, C], initializer: xavierInitializer() });
+    return { accuracy: accuracy(matmul(x, w.value), labels) };
+  });
+  await assertThrows(
+    () => evaluateOnce("no/such/model.ckpt-1", null, { metrics, numEvals: 3, fs, log: quiet }),
+    "evaluateOnce: numEvals 3 batches of 8 read 24 examples, but the input pipeline has 20: the data would repeat and 4 examples count twice. " +
+      "Use numEvals 2 (each full batch once, leaving out 4; or a batch size that divides 20 (e.g. 5 or 10) for every example)",
+  );
 });

@@ -13,15 +13,17 @@ import type { Tensor } from "../graph/tensor.ts";
 import { compileModel } from "../onnx/compile.ts";
 
 /**
- * One input the exported model must be fed: a placeholder of the graph.
+ * One input the exported model must be fed: a placeholder of the graph. A -1 in
+ * `shape` is the unknown batch (the model's symbolic dimension `batch`): any size.
  *
  * @example
  * ```ts
- * const input: InferenceInput = { name: "images", shape: [1, 28, 28, 1], dtype: "float32" };
+ * const input: InferenceInput = { name: "images", shape: [-1, 28, 28, 1], dtype: "float32" };
  * ```
  */
 export interface InferenceInput {
   name: string;
+  /** The placeholder's shape; -1 where the batch is unknown (any size). */
   shape: number[];
   dtype: DType;
 }
@@ -80,7 +82,7 @@ export function compileInferenceModel(
     if (input.kind === "variable") {
       throw new Error(`exportInferenceModel: no value for variable ${input.name} in ${source}, and the outputs need it`);
     }
-    if (input.kind === "random") {
+    if (input.kind === "noise") {
       throw new Error(
         `exportInferenceModel: the outputs depend on dropout noise ${input.name}; build the inference graph with isTraining: false`,
       );

@@ -28,11 +28,11 @@ const fs = new NodeFileSystem();
 const quiet = () => {};
 const B = 4, IN = 3, OUT = 2;
 
-/** A 2-layer regressor with dropout in training mode. */
-function buildNet(isTraining: boolean) {
+/** A 2-layer regressor with dropout in training mode; `batch` null leaves the batch unknown. */
+function buildNet(isTraining: boolean, batch: number | null = B) {
   const g = new Graph();
   return g.asDefault(() => {
-    const x = placeholder([B, IN], "float32", "x");
+    const x = placeholder([batch, IN], "float32", "x");
     const w1 = variable("net/fc1/weights", { shape: [IN, 8], initializer: xavierInitializer() });
     const b1 = variable("net/fc1/biases", { shape: [8], initializer: zerosInitializer() });
     const w2 = variable("net/fc2/weights", { shape: [8, OUT], initializer: xavierInitializer() });
@@ -43,8 +43,8 @@ function buildNet(isTraining: boolean) {
   });
 }
 
-function feed(seed: number): HostTensor {
-  return { dtype: "float32", shape: [B, IN], data: randomArray(B * IN, seed) };
+function feed(seed: number, batch = B): HostTensor {
+  return { dtype: "float32", shape: [batch, IN], data: randomArray(batch * IN, seed) };
 }
 
 async function trainedCheckpoint(dir: string): Promise<string> {
@@ -101,6 +101,24 @@ test("exportInferenceModel() bakes the checkpoint in; a fresh onnxruntime-node s
     await exportInferenceModelFromValues(tensors, fromValues, { outputs: { logits: net.logits }, fs });
     const x = feed(7);
     assertClose(await runExported(fromValues, x), await runExported(path, x), { rtol: 0, atol: 0 });
+  });
+});
+
+test("exportInferenceModel() of an unknown batch writes a model that takes batches of 1 and 7 alike, as evaluate() computes them", async () => {
+  await withDir(async (dir) => {
+    const ckpt = await trainedCheckpoint(dir);
+    const { tensors } = await restoreCheckpoint(fs, ckpt);
+    const net = buildNet(false, null);
+    const path = join(dir, "any_batch.onnx");
+    const inputs = await exportInferenceModel(ckpt, path, { outputs: { logits: net.logits }, fs });
+    assertEquals(inputs, [{ name: "x", shape: [-1, IN], dtype: "float32" }]);
+    const seven = feed(300, 7);
+    const expected = await evaluate({ logits: net.logits }, { feeds: { x: seven }, variables: Object.fromEntries(tensors) });
+    assertEquals(expected.logits.shape, [7, OUT]);
+    const exported = await runExported(path, seven);
+    assertClose(exported, expected.logits.data as Float32Array, { rtol: 1e-6, atol: 1e-7 });
+    const one: HostTensor = { dtype: "float32", shape: [1, IN], data: (seven.data as Float32Array).slice(2 * IN, 3 * IN) };
+    assertClose(await runExported(path, one), exported.slice(2 * OUT, 3 * OUT), { rtol: 1e-6, atol: 1e-7 });
   });
 });
 

@@ -87,6 +87,16 @@ test("getVariablesToRestore() filters by whole scopes, in creation order", async
   assertEquals(names(getVariablesToRestore({ include: ["net/hidden", "net/logits/biases"] }, g)), ["net/hidden/weights", "net/hidden/biases", "net/logits/biases"]);
   assertEquals(names(getVariablesToRestore({ include: ["net"], exclude: ["net/hidden"] }, g)), all.slice(2));
   await assertThrows(() => getVariablesToRestore({ include: [""] }, g), "include scopes must be non-empty strings");
+  // TF's positional get_variables_to_restore(include) once restored everything silently.
+  await assertThrows(
+    () => getVariablesToRestore(["net/hidden"] as never, g),
+    'getVariablesToRestore: pass a filter { include?, exclude? } of scope lists, got ["net/hidden"]: getVariablesToRestore({ include: ["net/hidden"] }) or { exclude: ... }',
+  );
+  await assertThrows(() => getVariablesToRestore({ exclude: "net/logits" } as never, g), 'getVariablesToRestore: exclude must be an array of scopes, e.g. { exclude: ["net/logits"] }');
+  await assertThrows(() => getVariablesToRestore({ excludes: ["net/logits"] } as never, g), "getVariablesToRestore: unknown option excludes for the filter (known: include, exclude)");
+  await assertThrows(() => assignFromCheckpointFn("ckpt", g as never), "assignFromCheckpointFn: variables must be a list of Variables");
+  await assertThrows(() => assignFromCheckpointFn("ckpt", ["net/logits/weights"] as never), 'assignFromCheckpointFn: an entry of variables is not a Variable: "net/logits/weights"');
+  await assertThrows(() => assignFromCheckpointFn("ckpt", getVariablesToRestore({}, g), { ignore_missing_vars: true } as never), "slimtrain spells it ignoreMissingVars");
 });
 
 test("assignFromCheckpointFn() restores all but a new last layer, which alone trains; restored values stay bit-for-bit", async () => {
@@ -123,7 +133,9 @@ test("assignFromCheckpointFn() names the checkpoint and variable when one is mis
     const renamed = { "net/hidden/weights": ft.hidden.w, "net/old/biases": ft.hidden.b };
     await assertThrows(
       () => assignFromCheckpointFn(ckptA, renamed)(ctx),
-      `Checkpoint ${ckptA} has no variable net/old/biases (for net/hidden/biases); pass ignoreMissingVars to skip it`,
+      `Checkpoint ${ckptA} does not fit the graph: no variable net/old/biases (for net/hidden/biases). ` +
+        "To train these anew from their initializers (e.g. a new last layer for another number of classes), " +
+        "leave them out of the record of variables to restore, or pass ignoreMissingVars: true to skip the missing ones",
     );
     assertEquals(assigned, [], "nothing is assigned when the checkpoint does not fit");
     const lines: string[] = [];
@@ -132,8 +144,21 @@ test("assignFromCheckpointFn() names the checkpoint and variable when one is mis
     assertEquals(lines, [`Checkpoint ${ckptA} has no variable net/old/biases (for net/hidden/biases): it keeps its initial value`]);
     await assertThrows(
       () => assignFromCheckpointFn(ckptA, getVariablesToRestore({}, ft.g), { ignoreMissingVars: true })(ctx),
-      `Checkpoint ${ckptA}: variable net/logits/weights is float32 [6, 3], but net/logits/weights in the graph is float32 [6, 5]`,
+      `Checkpoint ${ckptA} does not fit the graph: variable net/logits/weights is float32 [6, 3], but net/logits/weights in the graph is float32 [6, 5]; ` +
+        "variable net/logits/biases is float32 [3], but net/logits/biases in the graph is float32 [5]. " +
+        'To train these anew from their initializers (e.g. a new last layer for another number of classes), leave them out: getVariablesToRestore({ exclude: ["net/logits"] })',
     );
+    // A missing variable from a list: the fix names its scope to exclude.
+    const renamedRoot = buildNet(3, "logits");
+    const other = new Graph();
+    const moved = other.asDefault(() => other.withScope("model", () => variable("hidden/weights", { shape: [IN, HIDDEN] })));
+    await assertThrows(
+      () => assignFromCheckpointFn(ckptA, [moved, ...getVariablesToRestore({ include: ["net/logits"] }, renamedRoot.g)])(ctx),
+      `Checkpoint ${ckptA} does not fit the graph: no variable model/hidden/weights. ` +
+        'To train these anew from their initializers (e.g. a new last layer for another number of classes), leave them out: getVariablesToRestore({ exclude: ["model/hidden"] }), ' +
+        "or pass ignoreMissingVars: true to skip the missing ones",
+    );
+    assertEquals(assigned, ["net/hidden/weights"], "nothing more is assigned when one variable does not fit");
     await assertThrows(() => assignFromCheckpointFn(ckptA, []), `assignFromCheckpointFn: no variables to restore from ${ckptA}`);
     await assertThrows(() => assignFromCheckpointFn(join(dirA, "model.ckpt-99"), [ft.hidden.w])(ctx), "model.ckpt-99.safetensors");
   });

@@ -4,18 +4,18 @@
  * checkpoint in the logdir, and saves a final checkpoint when it stops.
  * @module
  */
-import { Saver, restoreLatest } from "../checkpoint/mod.ts";
+import { restoreLatest, Saver } from "../checkpoint/mod.ts";
 import { defaultFileSystem } from "../fs/default.ts";
 import type { FileSystem } from "../fs/types.ts";
-import type { HostTensor } from "../graph/host_tensor.ts";
 import type { Runtime, RuntimeOptions } from "../runtime/types.ts";
 import { onTerminationSignal } from "../runtime/signals.ts";
 import { EventFileWriter } from "../summary/event_writer.ts";
 import type { TrainOp } from "./create_train_op.ts";
+import { checkpointMismatch } from "./checkpoint_match.ts";
 import { acquireLogdirLock } from "./logdir_lock.ts";
 import { type StepResult, TrainSession } from "./train_session.ts";
-import { resolveTrainData, type TrainData } from "./train_data.ts";
-import { writeSummaries } from "./write_summaries.ts";
+import type { TrainData } from "./train_data.ts";
+import { Checkpoints, trainLoop } from "./train_loop.ts";
 
 /** What `initFn` and `trainStepFn` can use. */
 export interface TrainContext {
@@ -28,7 +28,11 @@ export interface TrainContext {
 export interface TrainOptions extends RuntimeOptions {
   /** Batches keyed by placeholder name; default: the graph's input pipeline (`data.inputs`). */
   data?: TrainData;
-  /** Stop when the global step reaches this (required unless `signal` stops the run). */
+  /**
+   * Stop when the global step reaches this. Without it, train until stopped: by
+   * `signal`, SIGINT/SIGTERM, `trainStepFn`'s shouldStop, or the data running out
+   * (slim's `number_of_steps=None`).
+   */
   numberOfSteps?: number;
   /** Print `global step N: loss = X (Y sec/step)` every N steps (0: never). Default 1. */
   logEveryNSteps?: number;
@@ -77,7 +81,12 @@ const KNOWN = new Set([
 const MODEL_LEFTOVER = /^(?:training_model|eval_model)\.onnx\.tmp-/;
 
 /**
- * Trains until `numberOfSteps` (or a stop signal), returning the last loss.
+ * Trains until the global step reaches `numberOfSteps`, or until stopped (a
+ * signal, SIGINT/SIGTERM, `trainStepFn`, the data running out) when it is not
+ * given, and returns the last step's loss. A run that resumes at or past
+ * `numberOfSteps` trains nothing (slim's train does no further step either): it
+ * logs `Global step N already reached numberOfSteps M: nothing to train` and
+ * returns NaN.
  *
  * @example
  * ```ts
@@ -91,111 +100,33 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
   validateOptions(options);
   const fs = options.fs ?? (await defaultFileSystem());
   const log = options.log ?? ((line: string) => console.log(line));
-  const stat = await fs.stat(logdir);
-  if (stat && !stat.isDirectory) throw new Error(`train: logdir ${logdir} is a file, not a directory`);
-  await fs.mkdirp(logdir);
-  const lock = await acquireLogdirLock(fs, logdir);
-  const stopSignal = new AbortController();
+  const lock = await openLogdir(fs, logdir);
+  const stop = new AbortController();
   const stopOnSignal = (options.handleSignals ?? true)
     ? onTerminationSignal((sig) => {
       log(`Received ${sig}: stopping after the current step`);
-      stopSignal.abort();
+      stop.abort();
     })
     : () => {};
   let session: TrainSession | undefined;
   let writer: EventFileWriter | undefined;
   let failed = false;
   try {
-    // Holding the lock, these can only be a killed trainer's half-written models; nothing else would remove them.
-    for (const name of await fs.readDir(logdir)) {
-      if (MODEL_LEFTOVER.test(name)) await fs.remove(fs.join(logdir, name));
-    }
     session = await TrainSession.create(trainOp, { ...options, seed: options.seed ?? 0 });
     await fs.writeFileAtomic(fs.join(logdir, "training_model.onnx"), session.model.bytes);
     await fs.writeFileAtomic(fs.join(logdir, "eval_model.onnx"), session.evalModel.bytes);
     const ctx: TrainContext = { session, fs, logdir };
-    const saver = new Saver({ fs, maxToKeep: options.maxToKeep, keepCheckpointEveryNHours: options.keepCheckpointEveryNHours });
-    const restored = await restoreLatest(fs, logdir, { fallbackToPrevious: options.fallbackToPreviousCheckpoint ?? false });
-    if (restored) {
-      for (const s of restored.skipped) log(`Skipped damaged checkpoint ${s.path}: ${s.error.message}`);
-      loadCheckpoint(session, restored.tensors, restored.path);
-      session.globalStep = restored.globalStep;
-      log(`Restored ${restored.path} (global step ${restored.globalStep})`);
-    } else {
-      session.initialize();
-      await options.initFn?.(ctx);
-    }
+    const restored = await restoreOrInitialize(ctx, options, log);
     const numberOfSteps = options.numberOfSteps ?? Infinity;
-    const batches_ = resolveTrainData(trainOp, options.data, session.globalStep)[Symbol.asyncIterator]();
-    writer = await EventFileWriter.create(fs, logdir, { flushSecs: Math.max(1, Math.min(120, options.saveSummariesSecs ?? 600)) });
-    const summariesMs = (options.saveSummariesSecs ?? 600) * 1000;
-    const checkpointMs = (options.saveIntervalSecs ?? 600) * 1000;
-    const logEvery = options.logEveryNSteps ?? 1;
-    let lastSummary = -Infinity, lastCheckpoint = performance.now(), lastLoss = NaN;
-    // The step the newest checkpoint on disk holds, so the final save is not a duplicate.
-    let savedStep = restored ? restored.globalStep : -1;
-    let rateStart = { time: performance.now(), step: session.globalStep };
-    const save = async () => {
-      const tensors = await session!.readState();
-      tensors.set("global_step", { dtype: "int64", shape: [], data: new BigInt64Array([BigInt(session!.globalStep)]) });
-      const path = await saver.save(logdir, tensors, { globalStep: session!.globalStep });
-      lastCheckpoint = performance.now();
-      savedStep = session!.globalStep;
-      return path;
-    };
-
-    const stepsPerRun = options.stepsPerRun ?? 1;
-    let exhausted = false;
-    while (!exhausted && session.globalStep < numberOfSteps && !options.signal?.aborted && !stopSignal.signal.aborted) {
-      const batches: Record<string, HostTensor>[] = [];
-      const want = options.trainStepFn ? 1 : Math.min(stepsPerRun, numberOfSteps - session.globalStep);
-      while (batches.length < want) {
-        const next = await batches_.next();
-        if (next.done) {
-          log(`Input data ran out at global step ${session.globalStep + batches.length}`);
-          exhausted = true;
-          break;
-        }
-        batches.push(next.value as Record<string, HostTensor>);
-      }
-      if (batches.length === 0) break;
-      const start = performance.now();
-      const summariesDue = summariesMs === 0 || start - lastSummary >= summariesMs;
-      const firstStep = session.globalStep;
-      let losses: number[], summaries: StepResult["summaries"], shouldStop = false;
-      if (options.trainStepFn) {
-        const runStep = async (withSummaries = summariesDue) => {
-          const r = await session!.run(batches[0], { withSummaries });
-          summaries = r.summaries;
-          return r;
-        };
-        const r = await options.trainStepFn({ ...ctx, step: firstStep, runStep });
-        losses = [r.loss];
-        shouldStop = Boolean(r.shouldStop);
-      } else {
-        ({ losses, summaries } = await session.runSteps(batches, { withSummaries: summariesDue }));
-      }
-      const secPerStep = (performance.now() - start) / 1000 / losses.length;
-      losses.forEach((loss, i) => {
-        const step = firstStep + i + 1;
-        if (logEvery > 0 && step % logEvery === 0) log(`global step ${step}: loss = ${loss.toFixed(4)} (${secPerStep.toFixed(3)} sec/step)`);
-        options.onStep?.({ step, loss, secPerStep });
-      });
-      lastLoss = losses[losses.length - 1];
-      const step = session.globalStep;
-      if (summaries) {
-        const now = performance.now();
-        const rate = (step - rateStart.step) / Math.max(1e-9, (now - rateStart.time) / 1000);
-        // Tagged with the global step after the update, like the log line (slim's convention).
-        writeSummaries(writer, summaries, step, rateStart.step < step ? rate : undefined);
-        rateStart = { time: now, step };
-        lastSummary = start;
-      }
-      if (performance.now() - lastCheckpoint >= checkpointMs) log(`Saved ${await save()}`);
-      if (shouldStop) break;
+    if (session.globalStep >= numberOfSteps) {
+      log(`Global step ${session.globalStep} already reached numberOfSteps ${numberOfSteps}: nothing to train (${restored?.path})`);
+      return NaN;
     }
-    if (savedStep !== session.globalStep) log(`Saved ${await save()} (final)`);
-    else log(`Checkpoint for global step ${savedStep} is already saved`);
+    writer = await EventFileWriter.create(fs, logdir, { flushSecs: Math.max(1, Math.min(120, options.saveSummariesSecs ?? 600)) });
+    const checkpoints = new Checkpoints(ctx, new Saver({ fs, maxToKeep: options.maxToKeep, keepCheckpointEveryNHours: options.keepCheckpointEveryNHours }), restored);
+    const lastLoss = await trainLoop(ctx, { trainOp, options, log, writer, checkpoints, stopped: () => Boolean(options.signal?.aborted || stop.signal.aborted) });
+    if (checkpoints.savedStep !== session.globalStep) log(`Saved ${await checkpoints.save()} (final)`);
+    else log(`Checkpoint for global step ${checkpoints.savedStep} is already saved`);
     return lastLoss;
   } catch (err) {
     failed = true;
@@ -213,16 +144,57 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
   }
 }
 
-function loadCheckpoint(session: TrainSession, tensors: Map<string, HostTensor>, path: string): void {
+/** Creates the logdir, takes its lock, and removes a killed trainer's half-written models. */
+async function openLogdir(fs: FileSystem, logdir: string): ReturnType<typeof acquireLogdirLock> {
+  const stat = await fs.stat(logdir);
+  if (stat && !stat.isDirectory) throw new Error(`train: logdir ${logdir} is a file, not a directory`);
+  await fs.mkdirp(logdir);
+  const lock = await acquireLogdirLock(fs, logdir);
+  try {
+    // Holding the lock, these can only be a killed trainer's; nothing else would remove them.
+    for (const name of await fs.readDir(logdir)) {
+      if (MODEL_LEFTOVER.test(name)) await fs.remove(fs.join(logdir, name));
+    }
+  } catch (err) {
+    await lock.release().catch(() => {});
+    throw err;
+  }
+  return lock;
+}
+
+/**
+ * Resumes from the logdir's latest checkpoint, or initializes the variables and runs
+ * `initFn`. Returns where it resumed from, not the restored tensors: the session
+ * holds its own copies, and the run must not keep a second one alive.
+ */
+async function restoreOrInitialize(
+  ctx: TrainContext,
+  options: TrainOptions,
+  log: (line: string) => void,
+): Promise<{ path: string; globalStep: number } | null> {
+  const { session, fs, logdir } = ctx;
+  const restored = await restoreLatest(fs, logdir, { fallbackToPrevious: options.fallbackToPreviousCheckpoint ?? false });
+  if (!restored) {
+    session.initialize();
+    await options.initFn?.(ctx);
+    return null;
+  }
+  for (const s of restored.skipped) log(`Skipped damaged checkpoint ${s.path}: ${s.error.message}`);
   for (const v of session.variables) {
-    const value = tensors.get(v.name);
-    if (!value) throw new Error(`Checkpoint ${path} has no variable ${v.name}: it was written by a different graph`);
+    const value = restored.tensors.get(v.name);
     try {
+      if (!value) throw new Error("missing");
       session.assign(v.name, value);
     } catch (err) {
-      throw new Error(`Checkpoint ${path}: ${(err as Error).message}`, { cause: err });
+      throw checkpointMismatch(
+        restored.path, v, value, (err as Error).message,
+        `The logdir ${logdir} holds another model's checkpoints: train in a new logdir, or start over (\`slimtrain train --fresh\`, or remove its checkpoints).`,
+      );
     }
   }
+  session.globalStep = restored.globalStep;
+  log(`Restored ${restored.path} (global step ${restored.globalStep})`);
+  return { path: restored.path, globalStep: restored.globalStep };
 }
 
 function validateOptions(options: TrainOptions): void {
@@ -231,7 +203,6 @@ function validateOptions(options: TrainOptions): void {
   }
   const n = options.numberOfSteps;
   if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new Error(`train: numberOfSteps must be a positive integer, got ${n}`);
-  if (n === undefined && !options.signal) throw new Error("train: pass numberOfSteps or a signal that stops the run");
   const k = options.stepsPerRun;
   if (k !== undefined && !(Number.isInteger(k) && k > 0)) throw new Error(`train: stepsPerRun must be a positive integer, got ${k}`);
   for (const key of ["saveSummariesSecs", "saveIntervalSecs", "logEveryNSteps"] as const) {

@@ -4,11 +4,11 @@
  * input pipeline declared with `data.inputs`.
  * @module
  */
-import type { HostTensor } from "../graph/host_tensor.ts";
 import type { TrainOp } from "./create_train_op.ts";
 
-/** Batches keyed by placeholder name. */
-export type Feeds = Record<string, HostTensor>;
+import type { Feeds } from "../runtime/feed_plan.ts";
+
+export type { Feeds };
 
 /** What `train({ data })` accepts. */
 export type TrainData =

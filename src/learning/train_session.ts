@@ -5,19 +5,23 @@
  * `train` drives it; users who write their own loop can too.
  * @module
  */
+import type { LazyTensor } from "../checkpoint/checkpoint_file.ts";
 import { GraphKeys } from "../graph/graph.ts";
-import type { HostTensor } from "../graph/host_tensor.ts";
+import { allocate, type HostTensor, numElements } from "../graph/host_tensor.ts";
 import { seededRandom } from "../graph/random.ts";
-import { fromStorage, toStorage } from "../graph/storage_layout.ts";
+import { fromStorage, storageShape, toStorage, writeRegionInto } from "../graph/storage_layout.ts";
 import type { Variable } from "../graph/variable.ts";
 import { type CompiledModel, compileModel, updatedName } from "../onnx/compile.ts";
 import { copyName, type UnrolledModel, unrollSteps } from "../onnx/unroll.ts";
 import { createRuntime } from "../runtime/create.ts";
-import { noiseFor } from "../runtime/evaluate.ts";
+import { disposeAll, FeedPlan, type FeedSources } from "../runtime/feed_plan.ts";
 import { checkFeed } from "../runtime/feeds.ts";
-import type { Runtime, RuntimeOptions, RuntimeSession, RuntimeValue } from "../runtime/types.ts";
+import { loweringTargetFor, type Runtime, type RuntimeOptions, type RuntimeSession, type RuntimeValue } from "../runtime/types.ts";
 import type { SummarySpec } from "../summary/summary_ops.ts";
 import type { TrainOp } from "./create_train_op.ts";
+
+/** Names of the initializers whose every value is +0 (`zerosInitializer`, `constantInitializer(0)`: optimizer slots). */
+const ZERO_INITIALIZERS = new Set(["zeros", "constant(0)"]);
 
 /** The prefix of summary outputs in the train-step model. */
 const SUMMARY_PREFIX = "summary:";
@@ -36,6 +40,13 @@ export interface StepsResult {
   losses: number[];
   /** The last step's summaries, when requested. */
   summaries?: Map<string, { spec: SummarySpec; value: HostTensor }>;
+}
+
+/** A train step unrolled k times, its session and its feed plan. */
+interface UnrolledSession {
+  model: UnrolledModel;
+  session: RuntimeSession;
+  plan: FeedPlan;
 }
 
 /** Options of `TrainSession.create`. */
@@ -57,16 +68,22 @@ export interface TrainSessionOptions extends RuntimeOptions {
  */
 export class TrainSession {
   /** Current values of every variable in the graph, by name. */
-  readonly state = new Map<string, RuntimeValue>();
-  /** Full values (checkpoint layout) of variables whose train step keeps only a region. */
+  readonly state: Map<string, RuntimeValue> = new Map();
+  /**
+   * Full values (checkpoint layout) of variables whose train step keeps only a
+   * region, owned by this session: a checkpoint writes the trained region back into
+   * them in place. An all-zero full value (fc6's Adam slots on a fresh start, 411 MB
+   * each) is not kept: `zeroBase` names it and a checkpoint makes the zeros.
+   */
   private readonly regionBase = new Map<string, HostTensor>();
+  private readonly zeroBase = new Set<string>();
   /** The number of steps applied so far. */
   globalStep = 0;
   readonly variables: Variable[];
   readonly summaries: SummarySpec[];
 
   /** Sessions by steps per run (1 always; more when `runSteps` is given several batches). */
-  private readonly sessions = new Map<number, Promise<{ model: UnrolledModel; session: RuntimeSession }>>();
+  private readonly sessions = new Map<number, Promise<UnrolledSession>>();
 
   private constructor(
     readonly trainOp: TrainOp,
@@ -76,7 +93,8 @@ export class TrainSession {
     session: RuntimeSession,
     readonly seed: number,
   ) {
-    this.sessions.set(1, Promise.resolve({ model: unrollSteps(model, 1, { perStep: ["loss"] }), session }));
+    const one = unrollSteps(model, 1, { perStep: ["loss"] });
+    this.sessions.set(1, Promise.resolve({ model: one, session, plan: FeedPlan.of(one, runtime) }));
     this.variables = trainOp.totalLoss.graph.getCollection<Variable>(GraphKeys.GLOBAL_VARIABLES);
     this.summaries = trainOp.totalLoss.graph.getCollection<SummarySpec>(GraphKeys.SUMMARIES);
   }
@@ -86,27 +104,40 @@ export class TrainSession {
     const graph = trainOp.totalLoss.graph;
     const summaries = graph.getCollection<SummarySpec>(GraphKeys.SUMMARIES);
     const summaryFetches = Object.fromEntries(summaries.map((s) => [SUMMARY_PREFIX + s.name, s.tensor]));
+    const runtime = options.runtime ?? (await createRuntime(options));
+    // Forms for the EP the step runs on: the CPU and wasm EPs have faster ones than the portable forms.
+    const target = loweringTargetFor(runtime.executionProvider);
     const model = compileModel({
       name: "training_step",
       fetches: { loss: trainOp.totalLoss, ...summaryFetches },
       updates: trainOp.updates,
       docString: `slimtrain train step: loss, ${trainOp.updates.length} variable updates (${trainOp.optimizer.name})`,
+      target,
     });
-    const evalModel = compileModel({ name: "eval_step", fetches: { loss: trainOp.totalLoss, ...summaryFetches } });
-    const runtime = options.runtime ?? (await createRuntime(options));
+    const evalModel = compileModel({ name: "eval_step", fetches: { loss: trainOp.totalLoss, ...summaryFetches }, target });
     const session = await runtime.createSession(model.bytes, { keepOnDevice: trainOp.updates.map((u) => updatedName(u.variable)) });
     return new TrainSession(trainOp, runtime, model, evalModel, session, options.seed ?? 0);
   }
 
   /** Names of the placeholders each step must be fed (besides the global step). */
   get feedNames(): string[] {
-    return this.model.inputs.filter((i) => i.kind === "placeholder" && i.tensor !== this.trainOp.globalStep).map((i) => i.name);
+    return this.model.inputs.filter((i) => i.kind === "placeholder").map((i) => i.name);
   }
 
   /** Sets every variable to its initializer's value (a fresh start). */
   initialize(): void {
     for (const v of this.variables) {
-      this.setValue(v.name, v.initializer.init(v.shape, v.dtype, seededRandom(this.seed, v.name)));
+      if (v.storage?.region && ZERO_INITIALIZERS.has(v.initializer.name)) {
+        // Only the region is made: the full value (411 MB for each of fc6's Adam slots) would be garbage at once.
+        this.state.get(v.name)?.dispose();
+        this.regionBase.delete(v.name);
+        this.zeroBase.add(v.name);
+        const shape = storageShape(v.shape, v.storage);
+        this.state.set(v.name, this.runtime.fromHost({ dtype: v.dtype, shape, data: allocate(v.dtype, numElements(shape)) }));
+        continue;
+      }
+      const value = v.initializer.init(v.shape, v.dtype, seededRandom(this.seed, v.initializer.stream ?? v.name));
+      this.setValue(v.name, value, { owned: true });
     }
     this.globalStep = 0;
   }
@@ -119,25 +150,73 @@ export class TrainSession {
     this.setValue(name, value);
   }
 
-  /** Stores a checkpoint-layout value in the variable's storage layout. */
-  private setValue(name: string, value: HostTensor): void {
+  /**
+   * Stores a checkpoint-layout value in the variable's storage layout. `owned`: the
+   * value is this session's (fresh from an initializer), so a region's full value
+   * may be kept without a copy.
+   */
+  private setValue(name: string, value: HostTensor, { owned = false } = {}): void {
     const v = this.variables.find((x) => x.name === name)!;
     this.state.get(name)?.dispose();
-    if (v.storage?.region) this.regionBase.set(name, value);
+    this.regionBase.delete(name);
+    this.zeroBase.delete(name);
+    if (v.storage?.region) {
+      if (allBitsZero(value)) this.zeroBase.add(name);
+      else this.regionBase.set(name, owned ? value : { ...value, shape: [...value.shape], data: value.data.slice() });
+    }
     const stored = toStorage(value, v.storage);
-    // A copy when not converted: with output reuse ORT later writes into this buffer, which must not be the caller's array.
-    this.state.set(name, this.runtime.fromHost(stored === value ? { ...value, data: value.data.slice() } : stored));
+    // A copy of a caller's value when not converted: with output reuse ORT later writes into this buffer.
+    this.state.set(name, this.runtime.fromHost(stored === value && !owned ? { ...value, data: value.data.slice() } : stored));
   }
 
-  /** Copies every variable's current value to host memory (for checkpoints). */
+  /** Copies every variable's current value to host memory. */
   async readState(): Promise<Map<string, HostTensor>> {
     const out = new Map<string, HostTensor>();
     for (const v of this.variables) {
-      const value = this.state.get(v.name);
-      if (!value) throw new Error(`TrainSession: variable ${v.name} has no value (initialize or restore first)`);
-      out.set(v.name, fromStorage(await this.runtime.toHost(value), v.storage, this.regionBase.get(v.name)));
+      const value = this.valueOf(v.name);
+      out.set(v.name, fromStorage(await this.runtime.toHost(value), v.storage, this.regionBase.get(v.name) ?? this.zerosFor(v)));
     }
     return out;
+  }
+
+  /**
+   * Every variable as a checkpoint tensor read when the writer reaches it, so a
+   * save holds one variable's host copy at a time instead of the whole state. A
+   * region variable's read writes the trained region into the session's full value
+   * and returns that value itself: it stays valid until the next step, and must not
+   * be modified.
+   *
+   * @example
+   * ```ts
+   * await saver.save("logs", session.checkpointTensors(), { globalStep: session.globalStep });
+   * ```
+   */
+  checkpointTensors(): Map<string, LazyTensor> {
+    const out = new Map<string, LazyTensor>();
+    for (const v of this.variables) {
+      const value = this.valueOf(v.name);
+      const read = async (): Promise<HostTensor> => {
+        const stored = await this.runtime.toHost(value);
+        if (!v.storage?.region) return fromStorage(stored, v.storage);
+        const base = this.regionBase.get(v.name) ?? this.zerosFor(v);
+        if (!base) throw new Error(`TrainSession: variable ${v.name} keeps a region but has no full value (initialize or restore first)`);
+        return writeRegionInto(base, stored, v.storage);
+      };
+      out.set(v.name, { dtype: v.dtype, shape: [...v.shape], read });
+    }
+    return out;
+  }
+
+  private valueOf(name: string): RuntimeValue {
+    const value = this.state.get(name);
+    if (!value) throw new Error(`TrainSession: variable ${name} has no value (initialize or restore first)`);
+    return value;
+  }
+
+  /** The all-zero full value of a region variable that keeps none (undefined for the others). */
+  private zerosFor(v: Variable): HostTensor | undefined {
+    if (!this.zeroBase.has(v.name)) return undefined;
+    return { dtype: v.dtype, shape: [...v.shape], data: allocate(v.dtype, v.shape.reduce((a, b) => a * b, 1)) };
   }
 
   /**
@@ -162,70 +241,64 @@ export class TrainSession {
     const k = batches.length;
     if (k === 0) throw new Error("TrainSession.runSteps: no batches");
     batches.forEach((b, i) => {
-      if (b === null || typeof b !== "object") throw new Error(`Step ${this.globalStep + i}: the batch is ${String(b)}, not feeds keyed by placeholder name`);
+      if (b === null || typeof b !== "object") {
+        throw new Error(`Global step ${this.globalStep + i + 1}: the batch is ${String(b)}, not feeds keyed by placeholder name`);
+      }
     });
-    const { model, session } = await this.sessionFor(k);
-    const feeds: Record<string, RuntimeValue> = {};
-    const owned: RuntimeValue[] = [];
-    for (const input of model.inputs) {
-      if (input.kind === "variable") {
-        const value = this.state.get(input.name);
-        if (!value) throw new Error(`TrainSession: variable ${input.name} has no value (initialize or restore first)`);
-        feeds[input.onnxName] = value;
-        continue;
-      }
-      const step = this.globalStep + input.copy;
-      let host: HostTensor;
-      if (input.kind === "random") host = noiseFor(input.tensor, this.seed, step);
-      else if (input.tensor === this.trainOp.globalStep) host = { dtype: "float32", shape: [], data: new Float32Array([step]) };
-      else {
-        const batch = batches[input.copy];
-        const fed = batch[input.name];
-        if (!fed) {
-          throw new Error(`Step ${step}: no value fed for placeholder ${input.tensor.describe()} (fed: ${Object.keys(batch).join(", ") || "nothing"})`);
-        }
-        checkFeed(`placeholder ${input.name} at step ${step}`, input.tensor, fed);
-        host = fed;
-      }
-      const value = this.runtime.fromHost(host);
-      owned.push(value);
-      feeds[input.onnxName] = value;
-    }
+    const { session, plan } = await this.sessionFor(k);
     const lossNames = Array.from({ length: k }, (_, i) => copyName("loss", i, k));
-    const fetches = [...lossNames, ...this.trainOp.updates.map((u) => updatedName(u.variable))];
-    if (withSummaries) fetches.push(...this.summaries.map((s) => SUMMARY_PREFIX + s.name));
-    const out = await session.run(feeds, fetches);
-    for (const v of owned) v.dispose();
-    const losses: number[] = [];
-    for (const name of lossNames) losses.push(Number((await this.runtime.toHost(out[name])).data[0]));
-    const bad = this.trainOp.checkNumerics ? losses.findIndex((l) => !Number.isFinite(l)) : -1;
-    if (bad >= 0) {
-      for (const f of fetches) out[f]?.dispose();
-      throw new Error(
-        `Step ${this.globalStep + bad}: LossTensor is inf or nan (loss = ${losses[bad]}); the variables keep their values from step ${this.globalStep}`,
-      );
+    const updateNames = this.trainOp.updates.map((u) => updatedName(u.variable));
+    const summaryNames = withSummaries ? this.summaries.map((s) => SUMMARY_PREFIX + s.name) : [];
+    const out = await plan.run(session, [...lossNames, ...updateNames, ...summaryNames], this.sources(batches));
+    // Until the updates are kept, every output is this call's to free, whatever fails.
+    let kept = false;
+    try {
+      const losses: number[] = [];
+      for (const name of lossNames) losses.push(Number((await this.runtime.toHost(out[name])).data[0]));
+      const bad = this.trainOp.checkNumerics ? losses.findIndex((l) => !Number.isFinite(l)) : -1;
+      if (bad >= 0) {
+        throw new Error(
+          `Global step ${this.globalStep + bad + 1}: LossTensor is inf or nan (loss = ${losses[bad]}); ` +
+            `the variables keep their values from global step ${this.globalStep}`,
+        );
+      }
+      let summaries: StepsResult["summaries"];
+      if (withSummaries) {
+        summaries = new Map();
+        for (const spec of this.summaries) summaries.set(spec.name, { spec, value: await this.runtime.toHost(out[SUMMARY_PREFIX + spec.name]) });
+      }
+      for (const u of this.trainOp.updates) {
+        this.state.get(u.variable.name)?.dispose();
+        this.state.set(u.variable.name, out[updatedName(u.variable)]);
+      }
+      kept = true;
+      this.globalStep += k;
+      return { losses, summaries };
+    } finally {
+      disposeAll([...lossNames, ...summaryNames, ...(kept ? [] : updateNames)].map((n) => out[n]).filter((v) => v !== undefined));
     }
-    for (const u of this.trainOp.updates) {
-      const name = u.variable.name;
-      this.state.get(name)?.dispose();
-      this.state.set(name, out[updatedName(u.variable)]);
-    }
-    let summaries: StepsResult["summaries"];
-    if (withSummaries) {
-      summaries = new Map();
-      for (const spec of this.summaries) summaries.set(spec.name, { spec, value: await this.runtime.toHost(out[SUMMARY_PREFIX + spec.name]) });
-    }
-    for (const name of lossNames) out[name].dispose();
-    this.globalStep += k;
-    return { losses, summaries };
   }
 
-  private sessionFor(k: number): Promise<{ model: UnrolledModel; session: RuntimeSession }> {
+  /** Where the values of steps `globalStep + 1 ...` come from: copy i is the i-th batch. */
+  private sources(batches: readonly Record<string, HostTensor>[]): FeedSources {
+    const base = this.globalStep;
+    return {
+      placeholders: (copy) => batches[copy],
+      variable: (v) => this.state.get(v.name),
+      // The step count before the update, which schedules read; the log names the step after it.
+      globalStep: (copy) => base + copy,
+      noiseStep: (copy) => base + copy,
+      seed: this.seed,
+      where: (copy) => ({ label: `Global step ${base + copy + 1}`, at: ` at global step ${base + copy + 1}` }),
+    };
+  }
+
+  private sessionFor(k: number): Promise<UnrolledSession> {
     let entry = this.sessions.get(k);
     if (!entry) {
       const model = unrollSteps(this.model, k, { perStep: ["loss"] });
       entry = this.runtime.createSession(model.bytes, { keepOnDevice: this.trainOp.updates.map((u) => updatedName(u.variable)) })
-        .then((session) => ({ model, session }));
+        .then((session) => ({ model, session, plan: FeedPlan.of(model, this.runtime) }));
       this.sessions.set(k, entry);
     }
     return entry;
@@ -242,4 +315,13 @@ export class TrainSession {
     this.state.clear();
     for (const entry of this.sessions.values()) await (await entry).session.release();
   }
+}
+
+/** Whether every byte of the value is zero (so zeros made later are bit-identical: no -0). */
+function allBitsZero(t: HostTensor): boolean {
+  const d = t.data;
+  if (d.byteLength % 4 !== 0 || d.byteOffset % 4 !== 0) return false;
+  const words = new Uint32Array(d.buffer, d.byteOffset, d.byteLength / 4);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  return true;
 }

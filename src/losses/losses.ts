@@ -21,6 +21,7 @@ import {
   sub,
 } from "../ops/mod.ts";
 import { requireFeedRange } from "../runtime/feeds.ts";
+import { checkLogitsFirst } from "./argument_order.ts";
 import { type LossOptions, lossScope } from "./weighted.ts";
 
 /** Options for the cross-entropy losses that smooth their labels. */
@@ -32,6 +33,8 @@ export interface SmoothedLossOptions extends LossOptions {
 /**
  * Softmax cross-entropy of [batch, classes] logits against one-hot (or soft)
  * labels. With `labelSmoothing` ls the labels become `labels·(1-ls) + ls/classes`.
+ * Logits come first, as in slim.losses and PyTorch (`tf.losses` puts the labels
+ * first); a call whose arguments look swapped is refused, naming which is which.
  *
  * @example
  * ```ts
@@ -39,6 +42,7 @@ export interface SmoothedLossOptions extends LossOptions {
  * ```
  */
 export function softmaxCrossEntropy(logits: Tensor, onehotLabels: Tensor, options: SmoothedLossOptions = {}): Tensor {
+  checkLogitsFirst("softmaxCrossEntropy", logits, "onehotLabels", onehotLabels);
   checkLogits("softmaxCrossEntropy", logits);
   if (onehotLabels.dtype !== "float32") {
     throw new Error(
@@ -70,6 +74,7 @@ export function softmaxCrossEntropy(logits: Tensor, onehotLabels: Tensor, option
  * ```
  */
 export function sparseSoftmaxCrossEntropy(logits: Tensor, labels: Tensor, options: LossOptions = {}): Tensor {
+  checkLogitsFirst("sparseSoftmaxCrossEntropy", logits, "labels", labels);
   checkLogits("sparseSoftmaxCrossEntropy", logits);
   const [batch, classes] = logits.shape;
   if (labels.dtype !== "int64" && labels.dtype !== "int32") {
@@ -99,6 +104,7 @@ export function sparseSoftmaxCrossEntropy(logits: Tensor, labels: Tensor, option
  * ```
  */
 export function sigmoidCrossEntropy(logits: Tensor, multiClassLabels: Tensor, options: SmoothedLossOptions = {}): Tensor {
+  checkLogitsFirst("sigmoidCrossEntropy", logits, "multiClassLabels", multiClassLabels);
   floats("sigmoidCrossEntropy", "logits", logits);
   floats("sigmoidCrossEntropy", "multiClassLabels", multiClassLabels);
   sameShape("sigmoidCrossEntropy", "logits", logits, "multiClassLabels", multiClassLabels);

@@ -8,10 +8,10 @@
  * provider runs (no ArgMax or TopK needed).
  * @module
  */
-import { formatShape, type HostTensor } from "../graph/host_tensor.ts";
+import { formatShape, type HostTensor, isFullyKnown } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { constant } from "../graph/variable.ts";
-import { broadcastTo, cast, equal, expandDims, greater, less, mul, reduceMax, reduceSum, sub, where } from "../ops/mod.ts";
+import { add, broadcastTo, cast, equal, expandDims, greater, less, mul, reduceMax, reduceSum, sub, where } from "../ops/mod.ts";
 
 /**
  * One streaming metric: `sum / count`, accumulated over batches, is its value.
@@ -178,7 +178,11 @@ function scalarOf(values: Readonly<Record<string, HostTensor>>, name: string): n
 
 /** Sum and total weight of per-element values, with weights broadcast to their shape. */
 function weighted(name: string, values: Tensor, weights: Tensor | undefined): Metric {
-  if (!weights) return { name, sum: reduceSum(values), count: constant(values.size, [], "float32", values.graph) };
+  if (!weights) {
+    // An unknown batch is counted at run time; a static one stays a constant.
+    const count = isFullyKnown(values.shape) ? constant(values.size, [], "float32", values.graph) : reduceSum(add(mul(values, 0), 1));
+    return { name, sum: reduceSum(values), count };
+  }
   if (weights.dtype !== "float32") throw new Error(`${name}: weights must be float32, got ${weights.describe()}`);
   let w: Tensor;
   try {

@@ -133,3 +133,35 @@ test("metrics name the tensors when shapes or dtypes do not fit", async () => {
     "accuracy: weights w5 [5] float32 do not broadcast to the values' shape [12]",
   );
 });
+
+test("accuracy() and mean() without weights count an unknown batch at run time", async () => {
+  const g = new Graph();
+  const { acc, avg } = g.asDefault(() => {
+    const logits = placeholder([null as unknown as number, 4], "float32", "logits");
+    const labels = placeholder([-1], "int64", "labels");
+    const values = placeholder([-1, 2], "float32", "values");
+    return { acc: accuracy(logits, labels), avg: mean(values) };
+  });
+  const r = rng(41);
+  for (const n of [1, 5]) {
+    const logits = Float32Array.from({ length: n * 4 }, () => r() * 2 - 1);
+    const labels = BigInt64Array.from({ length: n }, () => BigInt(Math.floor(r() * 4)));
+    const values = Float32Array.from({ length: n * 2 }, () => r() * 10 - 5);
+    let hits = 0;
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(logits.subarray(i * 4, i * 4 + 4));
+      if (row.indexOf(Math.max(...row)) === Number(labels[i])) hits++;
+    }
+    const out = await evaluate({ accSum: acc.sum, accCount: acc.count, avgSum: avg.sum, avgCount: avg.count }, {
+      feeds: {
+        logits: { dtype: "float32", shape: [n, 4], data: logits },
+        labels: { dtype: "int64", shape: [n], data: labels },
+        values: { dtype: "float32", shape: [n, 2], data: values },
+      },
+    });
+    assertClose((out.accSum.data as Float32Array)[0], hits, { message: `hits at batch ${n}` });
+    assertEquals((out.accCount.data as Float32Array)[0], n, `accuracy count at batch ${n}`);
+    assertEquals((out.avgCount.data as Float32Array)[0], 2 * n, `mean count at batch ${n}`);
+    assertClose((out.avgSum.data as Float32Array)[0], values.reduce((s, v) => s + v, 0), { rtol: 1e-5 });
+  }
+});

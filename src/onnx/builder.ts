@@ -3,7 +3,7 @@
  * every model is stamped with the IR version and opset slimtrain targets.
  * @module
  */
-import type { DType, HostTensor } from "../graph/host_tensor.ts";
+import { type DType, type HostTensor, UNKNOWN_DIM } from "../graph/host_tensor.ts";
 import { onnxDType } from "../ops/compare.ts";
 import type { OnnxAttr } from "../ops/registry.ts";
 import { onnxTypes } from "./proto.ts";
@@ -72,19 +72,22 @@ export function makeNode(opType: string, input: string[], output: string[], attr
   return { name, opType, input, output, attribute: Object.entries(attrs).map(([k, v]) => makeAttribute(k, v)) };
 }
 
+/** The symbolic name an unknown (-1) dimension gets in a model's inputs and outputs. */
+export const BATCH_DIM_PARAM = "batch";
+
 /**
- * A ValueInfoProto for a tensor of static shape.
+ * A ValueInfoProto for a tensor's shape; an unknown dimension (-1, the batch)
+ * becomes the symbolic dimension `batch`, so the model takes any size there.
  *
  * @example
  * ```ts
  * makeValueInfo("images", "float32", [32, 224, 224, 3]);
+ * makeValueInfo("images", "float32", [-1, 224, 224, 3]); // dims: batch, 224, 224, 3
  * ```
  */
 export function makeValueInfo(name: string, dtype: DType, shape: readonly number[]): Record<string, unknown> {
-  return {
-    name,
-    type: { tensorType: { elemType: onnxDType(dtype), shape: { dim: shape.map((d) => ({ dimValue: d })) } } },
-  };
+  const dim = shape.map((d) => (d === UNKNOWN_DIM ? { dimParam: BATCH_DIM_PARAM } : { dimValue: d }));
+  return { name, type: { tensorType: { elemType: onnxDType(dtype), shape: { dim } } } };
 }
 
 /**

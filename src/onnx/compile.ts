@@ -1,25 +1,29 @@
 /**
  * Lowers the part of a graph that some outputs need into one standard-opset ONNX
- * model: placeholders and variables become model inputs, constants become
- * initializers, each op's lowering rule emits its ONNX nodes, and fetched tensors
- * and variable updates become model outputs.
+ * model: source ops become model inputs (typed by what feeds them) or
+ * initializers, each other op's lowering rule emits its ONNX nodes, and fetched
+ * tensors and variable updates become model outputs.
  * @module
  */
+import { GraphKeys } from "../graph/graph.ts";
 import type { DType, HostTensor } from "../graph/host_tensor.ts";
-import { ancestorNodes, type Tensor } from "../graph/tensor.ts";
-import type { Assignment, Variable } from "../graph/variable.ts";
-import { getOp, type Lowering, type OnnxAttr } from "../ops/registry.ts";
-import { makeModel, makeNode, makeTensor, makeValueInfo, type NodeProtoLike } from "./builder.ts";
 import { toStorage } from "../graph/storage_layout.ts";
+import { ancestorNodes, type Node, type Tensor } from "../graph/tensor.ts";
+import type { Assignment, Variable } from "../graph/variable.ts";
+import { getOp, type Lowering, type LoweringTarget, type OnnxAttr } from "../ops/registry.ts";
+import { makeModel, makeNode, makeTensor, makeValueInfo, type NodeProtoLike } from "./builder.ts";
 
-/** One input of a compiled model and what feeds it. */
-export interface ModelInput {
-  name: string;
-  tensor: Tensor;
-  /** placeholder: fed by the caller; random: uniform noise fed by the runtime; variable: carried state. */
-  kind: "placeholder" | "random" | "variable";
-  variable?: Variable;
-}
+/**
+ * One input of a compiled model, typed by what feeds it: `placeholder` (the
+ * caller, by name), `globalStep` (the trainer's step count), `noise` (seeded
+ * uniform noise drawn per step), `variable` (state carried between steps).
+ */
+export type ModelInput =
+  | { kind: "placeholder" | "globalStep" | "noise"; name: string; tensor: Tensor }
+  | { kind: "variable"; name: string; tensor: Tensor; variable: Variable };
+
+/** The kinds of model input. */
+export type ModelInputKind = ModelInput["kind"];
 
 /** One output of a compiled model. */
 export interface ModelOutput {
@@ -40,7 +44,27 @@ export interface CompiledModel {
   parts: { nodes: NodeProtoLike[]; initializers: Record<string, unknown>[]; name: string; docString?: string };
 }
 
-/** The output name under which a variable's next value leaves a train step. */
+/** What `compileModel` compiles. */
+export interface CompileRequest {
+  name: string;
+  fetches: Record<string, Tensor>;
+  updates?: readonly Assignment[];
+  docString?: string;
+  metadata?: Record<string, string>;
+  /** Variable values to bake in as initializers (an inference export) instead of inputs. */
+  frozen?: ReadonlyMap<string, HostTensor>;
+  /** The EPs the model is for (see `LoweringTarget`). Default "portable": runs on every EP. */
+  target?: LoweringTarget;
+}
+
+/**
+ * The output name under which a variable's next value leaves a train step.
+ *
+ * @example
+ * ```ts
+ * updatedName(w); // "dense/weights/updated"
+ * ```
+ */
 export function updatedName(variable: Variable): string {
   return `${variable.name}/updated`;
 }
@@ -54,124 +78,22 @@ export function updatedName(variable: Variable): string {
  * const session = await runtime.createSession(model.bytes);
  * ```
  */
-export function compileModel(
-  { name, fetches, updates = [], docString, metadata, frozen }: {
-    name: string;
-    fetches: Record<string, Tensor>;
-    updates?: readonly Assignment[];
-    docString?: string;
-    metadata?: Record<string, string>;
-    /** Variable values to bake in as initializers (an inference export) instead of inputs. */
-    frozen?: ReadonlyMap<string, HostTensor>;
-  },
-): CompiledModel {
-  const outputs: ModelOutput[] = [
-    ...Object.entries(fetches).map(([key, tensor]) => ({ name: key, tensor, kind: "fetch" as const })),
-    ...updates.map((u) => ({ name: updatedName(u.variable), tensor: u.value, kind: "update" as const, variable: u.variable })),
-  ];
-  const seenOutputs = new Set<string>();
-  for (const o of outputs) {
-    if (seenOutputs.has(o.name)) throw new Error(`compileModel: output name ${o.name} is used twice (model ${name})`);
-    seenOutputs.add(o.name);
-  }
+export function compileModel({ name, fetches, updates = [], docString, metadata, frozen, target = "portable" }: CompileRequest): CompiledModel {
+  const outputs = modelOutputs(name, fetches, updates);
   const needed = ancestorNodes(outputs.map((o) => o.tensor));
-  const used = new Set<string>(seenOutputs);
-  const valueName = new Map<number, string>();
-  const fresh = (hint: string) => {
-    let n = hint, i = 0;
-    while (used.has(n)) n = `${hint}__${++i}`;
-    used.add(n);
-    return n;
-  };
-
-  const inputs: ModelInput[] = [];
+  const names = new ValueNames(outputs.map((o) => o.name));
   const initializers: Record<string, unknown>[] = [];
+  const inputs = bindSources(name, needed, names, initializers, frozen);
+  const aliases = bindOutputNames(outputs, names);
   const nodes: NodeProtoLike[] = [];
-  const constCache = new Map<string, string>();
+  const constants = new ConstantPool(names, initializers);
   for (const node of needed) {
-    const t = node.outputs[0];
-    const frozenValue = node.op === "Variable" ? frozen?.get(t.name) : undefined;
-    if (frozenValue) {
-      const v = node.attrs.variable as Variable;
-      if (frozenValue.dtype !== v.dtype || frozenValue.shape.join(",") !== v.shape.join(",")) {
-        throw new Error(`compileModel: frozen value for ${t.name} is ${frozenValue.dtype} [${frozenValue.shape.join(", ")}], the variable is ${v.dtype} [${v.shape.join(", ")}]`);
-      }
-      const n = fresh(t.name);
-      valueName.set(t.id, n);
-      initializers.push(makeTensor(n, toStorage(frozenValue, v.storage)));
-    } else if (node.op === "Placeholder" || node.op === "Variable") {
-      // Inputs keep their graph names exactly: they are the feed keys.
-      if (used.has(t.name)) throw new Error(`compileModel: input ${t.name} collides with an output name (model ${name})`);
-      used.add(t.name);
-      valueName.set(t.id, t.name);
-      const variable = node.op === "Variable" ? (node.attrs.variable as Variable) : undefined;
-      inputs.push({ name: t.name, tensor: t, kind: variable ? "variable" : node.attrs.random ? "random" : "placeholder", variable });
-    } else if (node.op === "Const") {
-      const n = fresh(`const/${t.name}`);
-      valueName.set(t.id, n);
-      initializers.push(makeTensor(n, node.attrs.value as HostTensor));
-    }
+    if (!getOp(node.op, node.name).source) lowerNode(node, names, nodes, constants, target);
   }
-  // The first output of each computed tensor takes its producer's output name directly
-  // (no Identity copy, which would cost a full copy of every updated weight).
-  const aliases: [string, string][] = [];
-  for (const o of outputs) {
-    const src = o.tensor.node.op;
-    if (!valueName.has(o.tensor.id) && !["Placeholder", "Variable", "Const"].includes(src)) valueName.set(o.tensor.id, o.name);
-    else aliases.push([o.tensor.name, o.name]);
+  // Fetched sources, and tensors fetched under several names, leave through an Identity.
+  for (const { tensor, to } of aliases) {
+    nodes.push(makeNode("Identity", [names.of(tensor)], [to], {}, names.fresh(`${to}/Identity`)));
   }
-
-  for (const node of needed) {
-    if (node.op === "Placeholder" || node.op === "Variable" || node.op === "Const") continue;
-    for (const t of node.outputs) if (!valueName.has(t.id)) valueName.set(t.id, fresh(t.name));
-    let counter = 0;
-    const l: Lowering<Record<string, unknown>> = {
-      node,
-      attrs: node.attrs as Record<string, unknown>,
-      inputs: node.inputs.map((t) => valueName.get(t.id)!),
-      outputs: node.outputs.map((t) => valueName.get(t.id)!),
-      emit(opType, ins, options = {}) {
-        const outs = options.outputs ?? Array.from({ length: options.count ?? 1 }, (_, i) => fresh(`${node.name}/${opType}_${counter}${i ? `:${i}` : ""}`));
-        nodes.push(makeNode(opType, ins, outs, options.attrs ?? {}, fresh(`${node.name}/${opType}_${counter++}`)));
-        return outs;
-      },
-      constant(value) {
-        const n = fresh(`${node.name}/const`);
-        initializers.push(makeTensor(n, value));
-        return n;
-      },
-      int64s(values) {
-        const key = `i64:${values.join(",")}`;
-        let n = constCache.get(key);
-        if (!n) {
-          n = fresh(`const/int64[${values.join(",")}]`);
-          constCache.set(key, n);
-          initializers.push(makeTensor(n, { dtype: "int64", shape: [values.length], data: BigInt64Array.from(values, (v) => BigInt(v)) }));
-        }
-        return n;
-      },
-      scalar(value) {
-        const key = `f32:${value}`;
-        let n = constCache.get(key);
-        if (!n) {
-          n = fresh(`const/${value}`);
-          constCache.set(key, n);
-          initializers.push(makeTensor(n, { dtype: "float32", shape: [], data: new Float32Array([value]) }));
-        }
-        return n;
-      },
-    };
-    try {
-      getOp(node.op, node.name).lower(l);
-    } catch (err) {
-      throw new Error(`compileModel: cannot lower ${node.op} (node ${node.name}): ${(err as Error).message}`, { cause: err });
-    }
-  }
-  for (const [from, to] of aliases) {
-    const t = outputs.find((o) => o.name === to)!.tensor;
-    nodes.push(makeNode("Identity", [valueName.get(t.id) ?? from], [to], {}, fresh(`${to}/Identity`)));
-  }
-
   const bytes = makeModel({
     name,
     nodes,
@@ -182,6 +104,173 @@ export function compileModel(
     outputs: outputs.map((o) => makeValueInfo(o.name, o.tensor.dtype, o.tensor.shape)),
   });
   return { bytes, inputs, outputs, nodeCount: nodes.length, parts: { nodes, initializers, name, docString } };
+}
+
+/** Fetches then updates, with each output name used once. */
+function modelOutputs(model: string, fetches: Record<string, Tensor>, updates: readonly Assignment[]): ModelOutput[] {
+  const outputs: ModelOutput[] = [
+    ...Object.entries(fetches).map(([key, tensor]) => ({ name: key, tensor, kind: "fetch" as const })),
+    ...updates.map((u) => ({ name: updatedName(u.variable), tensor: u.value, kind: "update" as const, variable: u.variable })),
+  ];
+  const seen = new Set<string>();
+  for (const o of outputs) {
+    if (seen.has(o.name)) throw new Error(`compileModel: output name ${o.name} is used twice (model ${model})`);
+    seen.add(o.name);
+  }
+  return outputs;
+}
+
+/** ONNX value names: unique within the model, and the graph tensor each one holds. */
+class ValueNames {
+  private readonly used: Set<string>;
+  private readonly byTensor = new Map<number, string>();
+
+  constructor(reserved: readonly string[]) {
+    this.used = new Set(reserved);
+  }
+
+  /** A name not used yet, `hint` itself when free. */
+  fresh(hint: string): string {
+    let n = hint, i = 0;
+    while (this.used.has(n)) n = `${hint}__${++i}`;
+    this.used.add(n);
+    return n;
+  }
+
+  /** Claims `name` exactly (inputs keep their graph names: they are the feed keys). */
+  claim(name: string, model: string): string {
+    if (this.used.has(name)) throw new Error(`compileModel: input ${name} collides with an output name (model ${model})`);
+    this.used.add(name);
+    return name;
+  }
+
+  bind(t: Tensor, name: string): void {
+    this.byTensor.set(t.id, name);
+  }
+
+  has(t: Tensor): boolean {
+    return this.byTensor.has(t.id);
+  }
+
+  of(t: Tensor): string {
+    const n = this.byTensor.get(t.id);
+    if (n === undefined) throw new Error(`compileModel: tensor ${t.name} has no value yet`);
+    return n;
+  }
+}
+
+/** Turns every needed source node into a typed model input or an initializer. */
+function bindSources(
+  model: string,
+  needed: readonly Node[],
+  names: ValueNames,
+  initializers: Record<string, unknown>[],
+  frozen: ReadonlyMap<string, HostTensor> | undefined,
+): ModelInput[] {
+  const inputs: ModelInput[] = [];
+  for (const node of needed) {
+    const kind = getOp(node.op, node.name).source?.(node);
+    if (!kind) continue;
+    const t = node.outputs[0];
+    if (kind === "constant") {
+      const n = names.fresh(`const/${t.name}`);
+      names.bind(t, n);
+      initializers.push(makeTensor(n, node.attrs.value as HostTensor));
+    } else if (kind === "variable") {
+      const variable = t.graph.variables.get(node.name);
+      if (!variable) throw new Error(`compileModel: variable node ${node.name} is not a variable of its graph`);
+      const value = frozen?.get(variable.name);
+      if (value) {
+        const n = names.fresh(t.name);
+        names.bind(t, n);
+        initializers.push(makeTensor(n, frozenValue(variable, value)));
+      } else {
+        names.bind(t, names.claim(t.name, model));
+        inputs.push({ kind, name: t.name, tensor: t, variable });
+      }
+    } else {
+      names.bind(t, names.claim(t.name, model));
+      const isStep = kind === "placeholder" && t.graph.getCollection<Tensor>(GraphKeys.GLOBAL_STEP).includes(t);
+      inputs.push({ kind: isStep ? "globalStep" : kind, name: t.name, tensor: t });
+    }
+  }
+  return inputs;
+}
+
+function frozenValue(v: Variable, value: HostTensor): HostTensor {
+  if (value.dtype !== v.dtype || value.shape.join(",") !== v.shape.join(",")) {
+    throw new Error(
+      `compileModel: frozen value for ${v.name} is ${value.dtype} [${value.shape.join(", ")}], the variable is ${v.dtype} [${v.shape.join(", ")}]`,
+    );
+  }
+  return toStorage(value, v.storage);
+}
+
+/**
+ * The first output of each computed tensor takes its producer's output name
+ * directly (no Identity copy, which would cost a full copy of every updated
+ * weight); the others are returned as aliases.
+ */
+function bindOutputNames(outputs: readonly ModelOutput[], names: ValueNames): { tensor: Tensor; to: string }[] {
+  const aliases: { tensor: Tensor; to: string }[] = [];
+  for (const o of outputs) {
+    if (!names.has(o.tensor)) names.bind(o.tensor, o.name);
+    else aliases.push({ tensor: o.tensor, to: o.name });
+  }
+  return aliases;
+}
+
+/** Initializers a lowering asks for; shape vectors and scalars are shared. */
+class ConstantPool {
+  private readonly cache = new Map<string, string>();
+  constructor(private readonly names: ValueNames, private readonly initializers: Record<string, unknown>[]) {}
+
+  add(hint: string, value: HostTensor): string {
+    const n = this.names.fresh(hint);
+    this.initializers.push(makeTensor(n, value));
+    return n;
+  }
+
+  shared(key: string, hint: string, value: () => HostTensor): string {
+    let n = this.cache.get(key);
+    if (!n) {
+      n = this.add(hint, value());
+      this.cache.set(key, n);
+    }
+    return n;
+  }
+}
+
+/** Runs one op's lowering rule, appending its ONNX nodes. */
+function lowerNode(node: Node, names: ValueNames, nodes: NodeProtoLike[], constants: ConstantPool, target: LoweringTarget): void {
+  for (const t of node.outputs) if (!names.has(t)) names.bind(t, names.fresh(t.name));
+  let counter = 0;
+  const l: Lowering<Record<string, unknown>> = {
+    node,
+    target,
+    attrs: node.attrs as Record<string, unknown>,
+    inputs: node.inputs.map((t) => names.of(t)),
+    outputs: node.outputs.map((t) => names.of(t)),
+    emit(opType, ins, options = {}) {
+      const outs = options.outputs ??
+        Array.from({ length: options.count ?? 1 }, (_, i) => names.fresh(`${node.name}/${opType}_${counter}${i ? `:${i}` : ""}`));
+      nodes.push(makeNode(opType, ins, outs, options.attrs ?? {}, names.fresh(`${node.name}/${opType}_${counter++}`)));
+      return outs;
+    },
+    constant: (value) => constants.add(`${node.name}/const`, value),
+    int64s: (values) =>
+      constants.shared(`i64:${values.join(",")}`, `const/int64[${values.join(",")}]`, () => ({
+        dtype: "int64",
+        shape: [values.length],
+        data: BigInt64Array.from(values, (v) => BigInt(v)),
+      })),
+    scalar: (value) => constants.shared(`f32:${value}`, `const/${value}`, () => ({ dtype: "float32", shape: [], data: new Float32Array([value]) })),
+  };
+  try {
+    getOp(node.op, node.name).lower(l);
+  } catch (err) {
+    throw new Error(`compileModel: cannot lower ${node.op} (node ${node.name}): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 export type { DType, OnnxAttr };

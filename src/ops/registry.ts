@@ -6,7 +6,7 @@
  * @module
  */
 import { installShapeRule, type OutputSpec } from "../graph/graph.ts";
-import type { DType, HostTensor } from "../graph/host_tensor.ts";
+import { type DType, type HostTensor, isFullyKnown, UNKNOWN_DIM } from "../graph/host_tensor.ts";
 import type { Node, Tensor } from "../graph/tensor.ts";
 
 /** What a gradient rule receives. */
@@ -19,10 +19,20 @@ export interface GradArgs<A> {
   dys: readonly (Tensor | null)[];
 }
 
+/**
+ * Which execution providers a compiled model is for. "portable" forms run on every
+ * EP (the WebGPU EP lacks MaxPool's Indices output and scatters, DESIGN fact 9);
+ * "cpu" lets a rule pick a form that is faster on ONNX Runtime's CPU and wasm EPs
+ * but uses ops the GPU EPs lack.
+ */
+export type LoweringTarget = "portable" | "cpu";
+
 /** The ONNX value names and helpers a lowering rule writes with. */
 export interface Lowering<A> {
   node: Node;
   attrs: A;
+  /** The EPs the model is for; a rule may choose a faster form for "cpu". */
+  target: LoweringTarget;
   /** ONNX value names of the node's inputs. */
   inputs: string[];
   /** ONNX value names the node's outputs must be written to. */
@@ -36,6 +46,14 @@ export interface Lowering<A> {
   /** A float32 scalar constant. */
   scalar(value: number): string;
 }
+
+/**
+ * What a source op's node becomes in a compiled model: an input fed by the caller
+ * (`placeholder`), an input the runtime fills with seeded uniform noise (`noise`),
+ * an input carrying a variable's value between steps (`variable`), or an
+ * initializer (`constant`).
+ */
+export type SourceKind = "placeholder" | "noise" | "variable" | "constant";
 
 /** An ONNX attribute value as our emitter accepts it. */
 export type OnnxAttr = number | string | number[] | { float: number } | { floats: number[] } | HostTensor;
@@ -55,8 +73,20 @@ export interface OpDef<A = Record<string, unknown>> {
   grad?(args: GradArgs<A>): (Tensor | null | undefined)[];
   /** False for ops whose outputs carry no gradient (comparisons, casts to bool, sources). */
   differentiable?: boolean;
+  /**
+   * Declared by source ops only (placeholders, variables, noise, constants): what
+   * the node becomes in a compiled model. The compiler makes it a model input or an
+   * initializer instead of calling `lower`.
+   */
+  source?(node: Node): SourceKind;
   /** Emits the ONNX nodes computing this op. */
   lower(l: Lowering<A>): void;
+  /**
+   * True when the shape rule and the lowering handle an unknown (-1) dimension in
+   * the inputs (see `UNKNOWN_DIM`). Ops without it refuse such inputs when the graph
+   * is built, so no rule does arithmetic on -1 by accident.
+   */
+  unknownDims?: boolean;
 }
 
 const registry = new Map<string, OpDef<never>>();
@@ -86,7 +116,25 @@ export function getOp<A = Record<string, unknown>>(type: string, nodeName?: stri
   return def as unknown as OpDef<A>;
 }
 
-installShapeRule((op, inputs, attrs, name) => getOp(op, name).infer(inputs, attrs as never, name));
+installShapeRule((op, inputs, attrs, name) => {
+  const def = getOp(op, name);
+  if (!def.unknownDims) {
+    const dynamic = inputs.find((t) => !isFullyKnown(t.shape));
+    if (dynamic) {
+      throw new Error(
+        `${op}: input ${dynamic.describe()} has an unknown dimension, which ${op} does not support (node ${name}); ` +
+          `give the placeholder it comes from a fixed size (train steps need one)`,
+      );
+    }
+  }
+  const specs = def.infer(inputs, attrs as never, name);
+  for (const { shape } of specs) {
+    if (!shape.every((d) => Number.isInteger(d) && d >= UNKNOWN_DIM)) {
+      throw new Error(`${op}: shape rule gave an invalid shape ${JSON.stringify(shape)} (node ${name})`);
+    }
+  }
+  return specs;
+});
 
 /** Throws unless `t` has one of the dtypes; the message names op, role and tensor. */
 export function expectDType(op: string, role: string, t: Tensor, dtypes: readonly DType[]): void {

@@ -1,27 +1,29 @@
 /**
  * Running graph tensors once, like TF1's `session.run`: compile what the fetches
- * need, feed placeholders, variables (their initial values unless given) and
- * dropout noise, and return host values.
+ * need, feed placeholders, variables (their initial values unless given), the
+ * global step and dropout noise, and return host values.
  * @module
  */
 import type { HostTensor } from "../graph/host_tensor.ts";
-import { fillUniform, seededRandom } from "../graph/random.ts";
-import { toStorage } from "../graph/storage_layout.ts";
+import { seededRandom } from "../graph/random.ts";
 import type { Tensor } from "../graph/tensor.ts";
+import type { Variable } from "../graph/variable.ts";
 import { compileModel, type ModelInput } from "../onnx/compile.ts";
 import { createRuntime } from "./create.ts";
-import { checkFeed } from "./feeds.ts";
-import type { Runtime, RuntimeValue } from "./types.ts";
+import { disposeAll, FeedPlan, type FeedSources } from "./feed_plan.ts";
+import { loweringTargetFor, type Runtime, type RuntimeValue } from "./types.ts";
+
+export { noiseFor } from "./feed_plan.ts";
 
 /** Options for `evaluate`. */
 export interface EvaluateOptions {
-  /** Values for placeholders, by placeholder name. */
+  /** Values for placeholders, by placeholder name (the global step too, by its name, else `step`). */
   feeds?: Record<string, HostTensor>;
   /** Values for variables, by variable name; others start from their initializers. */
   variables?: Record<string, HostTensor>;
   /** Seed for initial values and dropout noise. */
   seed?: number;
-  /** Step number that picks the dropout noise stream. */
+  /** Step number that picks the dropout noise stream, and the global step unless fed. */
   step?: number;
   runtime?: Runtime;
 }
@@ -36,44 +38,57 @@ export interface EvaluateOptions {
  */
 export async function evaluate(fetches: Record<string, Tensor>, options: EvaluateOptions = {}): Promise<Record<string, HostTensor>> {
   const runtime = options.runtime ?? (await createRuntime());
-  const model = compileModel({ name: "evaluate", fetches });
+  const model = compileModel({ name: "evaluate", fetches, target: loweringTargetFor(runtime.executionProvider) });
+  const plan = FeedPlan.of(model, runtime);
   const session = await runtime.createSession(model.bytes);
+  let variables: Map<Variable, RuntimeValue> | undefined;
   try {
-    const feeds = buildFeeds(model.inputs, runtime, options);
-    const out = await session.run(feeds, Object.keys(fetches));
+    variables = uploadVariables(plan, options);
+    const out = await plan.run(session, Object.keys(fetches), evaluateSources(variables, options));
     const result: Record<string, HostTensor> = {};
     for (const k of Object.keys(fetches)) result[k] = await runtime.toHost(out[k]);
+    disposeAll(Object.values(out));
     return result;
   } finally {
+    if (variables) disposeAll(variables.values());
     await session.release();
   }
 }
 
-/** Feeds for every model input from the options (placeholders, variables, noise). */
+/**
+ * Feeds for every model input from `evaluate`'s options, for callers that run a
+ * session themselves (gradient checks, optimizer tests). The values live until
+ * the garbage collector takes them.
+ *
+ * @example
+ * ```ts
+ * const out = await session.run(buildFeeds(model.inputs, runtime, { feeds: { x } }), ["y"]);
+ * ```
+ */
 export function buildFeeds(inputs: readonly ModelInput[], runtime: Runtime, options: EvaluateOptions): Record<string, RuntimeValue> {
-  const seed = options.seed ?? 0;
-  const feeds: Record<string, RuntimeValue> = {};
-  for (const input of inputs) {
-    if (input.kind === "variable") {
-      const v = input.variable!;
-      const given = options.variables?.[v.name];
-      const value = given ?? v.initializer.init(v.shape, v.dtype, seededRandom(seed, v.name));
-      checkFeed(`variable ${v.name}`, v, value);
-      feeds[input.name] = runtime.fromHost(toStorage(value, v.storage));
-    } else if (input.kind === "random") {
-      feeds[input.name] = runtime.fromHost(noiseFor(input.tensor, seed, options.step ?? 0));
-    } else {
-      const value = options.feeds?.[input.name];
-      if (!value) throw new Error(`evaluate: no value fed for placeholder ${input.tensor.describe()}`);
-      checkFeed(`placeholder ${input.name}`, input.tensor, value);
-      feeds[input.name] = runtime.fromHost(value);
-    }
-  }
-  return feeds;
+  const plan = FeedPlan.of({ inputs }, runtime);
+  const variables = uploadVariables(plan, options);
+  return plan.feeds(evaluateSources(variables, options)).feeds;
 }
 
-/** Uniform noise for a random input, a pure function of (seed, step, input name). */
-export function noiseFor(t: Tensor, seed: number, step: number): HostTensor {
-  const data = fillUniform(new Float32Array(t.size), seededRandom(seed ^ Math.imul(step + 1, 0x27d4eb2d), t.name));
-  return { dtype: "float32", shape: [...t.shape], data };
+function uploadVariables(plan: FeedPlan, options: EvaluateOptions): Map<Variable, RuntimeValue> {
+  const seed = options.seed ?? 0;
+  return plan.uploadVariables(
+    (v) => options.variables?.[v.name] ?? v.initializer.init(v.shape, v.dtype, seededRandom(seed, v.initializer.stream ?? v.name)),
+    (_v, _value, detail) => new Error(detail),
+  );
+}
+
+function evaluateSources(variables: Map<Variable, RuntimeValue>, options: EvaluateOptions): FeedSources {
+  const feeds = options.feeds ?? {};
+  const step = options.step ?? 0;
+  return {
+    placeholders: () => feeds,
+    variable: (v) => variables.get(v),
+    // Fed by name like a placeholder when given (a schedule traced at chosen steps).
+    globalStep: (_copy, name) => (feeds[name] ? Number(feeds[name].data[0]) : step),
+    noiseStep: () => step,
+    seed: options.seed ?? 0,
+    where: () => ({ label: "evaluate", at: "" }),
+  };
 }

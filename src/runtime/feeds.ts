@@ -4,7 +4,7 @@
  * error or a silently wrong result.
  * @module
  */
-import { type DType, formatShape, type HostTensor, numElements } from "../graph/host_tensor.ts";
+import { type DType, formatShape, type HostTensor, numElements, UNKNOWN_DIM } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 
 /** The graph collection of value ranges that feeds of a placeholder must respect. */
@@ -58,7 +58,8 @@ export function checkFeed(what: string, target: Tensor | { shape: readonly numbe
   if (value.dtype !== target.dtype) {
     throw new Error(`Feed for ${what}: expected dtype ${target.dtype}, got ${value.dtype}`);
   }
-  if (value.shape.length !== target.shape.length || value.shape.some((d, i) => d !== target.shape[i])) {
+  // An unknown dimension (-1) takes any size; `batchSizeOf` ties it across placeholders.
+  if (value.shape.length !== target.shape.length || value.shape.some((d, i) => d !== target.shape[i] && target.shape[i] !== UNKNOWN_DIM)) {
     throw new Error(`Feed for ${what}: expected shape ${formatShape(target.shape)}, got ${formatShape(value.shape)}`);
   }
   if (value.data.length !== numElements(value.shape)) {
@@ -74,6 +75,21 @@ export function checkFeed(what: string, target: Tensor | { shape: readonly numbe
       if (range.tensor === target) checkRange(what, range, value);
     }
   }
+}
+
+/**
+ * The size a feed gives the unknown dimension (the batch) of `target`, or
+ * undefined when its shape is fully known. Every unknown dimension of a graph is
+ * the batch, so all placeholders fed in one run must agree on it.
+ *
+ * @example
+ * ```ts
+ * batchSizeOf(images, { dtype: "float32", shape: [7, 28, 28, 1], data }); // 7 for images [?, 28, 28, 1]
+ * ```
+ */
+export function batchSizeOf(target: { shape: readonly number[] }, value: HostTensor): number | undefined {
+  const axis = target.shape.indexOf(UNKNOWN_DIM);
+  return axis < 0 ? undefined : value.shape[axis];
 }
 
 function checkRange(what: string, { min, max, why }: FeedRange, value: HostTensor): void {

@@ -3,7 +3,7 @@
  * Loaded only when chosen, so a browser bundle never pulls it.
  * @module
  */
-import { ortRuntime } from "./ort_common.ts";
+import { type OrtModule, ortRuntime } from "./ort_common.ts";
 import type { Runtime, RuntimeOptions } from "./types.ts";
 
 /**
@@ -18,7 +18,8 @@ export async function nodeRuntime(options: RuntimeOptions = {}): Promise<Runtime
   const ep = options.executionProvider ?? "cpu";
   if (ep === "wasm") throw new Error('onnxruntime-node has no "wasm" execution provider: use package "onnxruntime-web" for wasm');
   const ort = await import("onnxruntime-node");
-  const mod = (ort as { default?: unknown }).default && !(ort as { InferenceSession?: unknown }).InferenceSession ? (ort as { default: unknown }).default : ort;
+  // Deno and some bundlers expose the CommonJS package under `default` only.
+  const mod = ((ort as { InferenceSession?: unknown }).InferenceSession ? ort : (ort as { default: unknown }).default) as OrtModule;
   const gpu = ep !== "cpu";
   return ortRuntime(mod, "onnxruntime-node", ep, {
     executionProviders: [ep],
@@ -26,6 +27,10 @@ export async function nodeRuntime(options: RuntimeOptions = {}): Promise<Runtime
     allowCpuFallback: options.allowCpuFallback ?? false,
     profileFilePrefix: options.profileFilePrefix,
     gpu,
+    // Training holds the whole state twice during a step (inputs and outputs); the CPU
+    // provider's caches of peak-sized blocks would come on top (see OrtSessionConfig).
+    cpuMemArena: gpu ? undefined : false,
+    memPattern: gpu ? undefined : false,
   });
 }
 

@@ -4,13 +4,8 @@
  * (`onnxruntime-web/webgpu` carries the WebGPU kernels, the plain one does not).
  * @module
  */
-import { ortRuntime } from "./ort_common.ts";
+import { type OrtModule, ortRuntime } from "./ort_common.ts";
 import type { Runtime, RuntimeOptions } from "./types.ts";
-
-/** The part of onnxruntime-web's `env` set here. */
-interface WebEnv {
-  wasm: { numThreads?: number; wasmPaths?: string | Record<string, string> };
-}
 
 /**
  * Creates a Runtime over onnxruntime-web. With "webgpu", variables the train step
@@ -39,8 +34,8 @@ export async function webRuntime(options: RuntimeOptions = {}): Promise<Runtime>
     );
   }
   const ort = ep === "webgpu" ? await import("onnxruntime-web/webgpu") : await import("onnxruntime-web");
-  const mod = (ort as { InferenceSession?: unknown }).InferenceSession ? ort : (ort as { default: unknown }).default;
-  const env = (mod as { env: WebEnv }).env;
+  const mod = ((ort as { InferenceSession?: unknown }).InferenceSession ? ort : (ort as { default: unknown }).default) as OrtModule;
+  const env = mod.env!;
   if (options.wasmPaths !== undefined) env.wasm.wasmPaths = options.wasmPaths.endsWith("/") ? options.wasmPaths : `${options.wasmPaths}/`;
   if (options.intraOpNumThreads) env.wasm.numThreads = options.intraOpNumThreads;
   return ortRuntime(mod, "onnxruntime-web", ep, {

@@ -4,6 +4,7 @@
  * @module
  */
 import type { HostTensor } from "../graph/host_tensor.ts";
+import type { LoweringTarget } from "../ops/registry.ts";
 
 /** Where a train step runs. */
 export type ExecutionProvider = "cpu" | "webgpu" | "wasm" | "cuda";
@@ -89,4 +90,17 @@ export interface Runtime {
   fromHost(t: HostTensor): RuntimeValue;
   /** Copies a value to host memory (device values are read back). */
   toHost(v: RuntimeValue): Promise<HostTensor>;
+}
+
+/**
+ * The lowering target for models run on `ep`: ONNX Runtime's CPU and wasm EPs get
+ * the forms fastest there; GPU EPs the portable ones.
+ *
+ * @example
+ * ```ts
+ * compileModel({ name: "step", fetches, target: loweringTargetFor(runtime.executionProvider) });
+ * ```
+ */
+export function loweringTargetFor(ep: ExecutionProvider): LoweringTarget {
+  return ep === "cpu" || ep === "wasm" ? "cpu" : "portable";
 }

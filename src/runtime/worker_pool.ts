@@ -84,27 +84,49 @@ type WebWorkerCtor = new (url: URL, options: { type: "module" }) => {
   onerror: ((e: unknown) => void) | null;
 };
 
+/**
+ * Node.js itself, not Deno or Bun (which also answer to `process`). Node has no Web
+ * Worker, and the `Worker` global it may have is not one: onnxruntime-web's wasm
+ * loader sets it to `worker_threads.Worker` when it runs under Node.
+ */
+function isNode(): boolean {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown; process?: { release?: { name?: string } } };
+  return g.process?.release?.name === "node" && g.Deno === undefined && g.Bun === undefined;
+}
+
 async function spawn<R>(url: URL, onMessage: (r: R) => void, onError: (e: unknown) => void): Promise<Thread> {
+  const NodeWorker = await nodeWorkerCtor();
   const WebWorker = (globalThis as { Worker?: WebWorkerCtor }).Worker;
-  if (WebWorker) {
+  // onnxruntime-web's wasm loader may have replaced the Worker global by worker_threads' one, in Deno too.
+  if (WebWorker && (WebWorker as unknown) !== NodeWorker && !isNode()) {
     const w = new WebWorker(url, { type: "module" });
     w.onmessage = (e) => onMessage(e.data as R);
     w.onerror = onError;
     return { post: (m, t) => w.postMessage(m, t), terminate: () => w.terminate(), hold: () => {}, busy: 0 };
   }
-  const { Worker } = await import("node:worker_threads");
-  const w = url.pathname.endsWith(".ts") ? new Worker(await tsBootstrap(url), { eval: true }) : new Worker(url);
+  if (!NodeWorker) throw new Error("createWorkerPool: this runtime has neither Web Workers nor node:worker_threads");
+  // Under Node.js from TypeScript sources the bootstrap registers tsx itself; tsx's inherited loader flags would race with it.
+  const w = isNode() && url.pathname.endsWith(".ts") ? new NodeWorker(tsBootstrap(url), { eval: true, execArgv: [] }) : new NodeWorker(url);
   w.on("message", (m: R) => onMessage(m));
   w.on("error", onError);
   w.unref();
   return { post: (m, t) => w.postMessage(m, t), terminate: () => w.terminate(), hold: (busy) => busy ? w.ref() : w.unref(), busy: 0 };
 }
 
+/** `node:worker_threads`' Worker where the runtime has it (Node.js, Deno, Bun), else undefined (browsers). */
+async function nodeWorkerCtor(): Promise<typeof import("node:worker_threads").Worker | undefined> {
+  try {
+    return (await import("node:worker_threads")).Worker;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Running from TypeScript sources under Node.js (tsx), a worker thread does not
  * inherit the TypeScript loader; this bootstrap registers it before importing.
  */
-async function tsBootstrap(url: URL): Promise<string> {
+function tsBootstrap(url: URL): string {
   const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
   const api = resolve?.("tsx/esm/api");
   if (!api) throw new Error(`Cannot start worker ${url.pathname}: TypeScript workers on Node.js need tsx`);
