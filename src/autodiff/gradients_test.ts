@@ -13,11 +13,14 @@ import { compileModel } from "../onnx/compile.ts";
 import {
   abs, add, apply, biasAddNCHW, broadcastTo, cast, concat, conv2dNCHW, cos, div, dropout, exp, expandDims, floor, identity,
   l2Loss, log, logSoftmax, matmul, maximum, maxPool2dNCHW, minimum, mul, neg, pad, pow, reciprocal, reduceMax, reduceMean,
-  reduceSum, relu, reshape, sigmoid, sigmoidCrossEntropyWithLogits, sin, slice, softmax, softmaxCrossEntropyWithLogits,
+  reduceSum, relu, relu6, reshape, sigmoid, sigmoidCrossEntropyWithLogits, sin, slice, softmax, softmaxCrossEntropyWithLogits,
   softplus, sqrt, squeeze, stopGradient, sub, tanh, transpose, where,
 } from "../ops/mod.ts";
 import { getOp, registerOp } from "../ops/registry.ts";
 import { evaluate } from "../runtime/evaluate.ts";
+import { convTransposeNCHW } from "../ops/conv_transpose.ts";
+import { erf } from "../ops/activations.ts";
+import { groupedConv2dNCHW } from "../ops/grouped_conv.ts";
 import { buildGradientCheck, checkGradients, type CheckGradientsOptions, type GradientCheckInput } from "./check_grads.ts";
 import { gradients } from "./gradients.ts";
 
@@ -106,6 +109,7 @@ c("log", log, [pos([2, 3])]);
 c("sqrt", sqrt, [pos([2, 3])]);
 c("reciprocal", reciprocal, [away([2, 3])]);
 c("relu", relu, [away([3, 4])]);
+c("relu6 on both sides of both kinks", relu6, [{ shape: [2, 4], data: Float32Array.from([-1.5, -0.4, 0.3, 2.2, 4.9, 5.6, 6.4, 8]) }]);
 c("abs", abs, [away([3, 4])]);
 c("sigmoid", sigmoid, [u([2, 3], -3, 3)]);
 c("tanh", tanh, [u([2, 3], -2, 2)]);
@@ -167,6 +171,10 @@ c("conv2d strides [1, 2] with dilations [2, 1]", ...conv([1, 2, 7, 8], [2, 2, 3,
 c("conv2d 1x1", ...conv([2, 3, 4, 4], [2, 3, 1, 1], { padding: "VALID" }));
 c("conv2d 1x1 stride 2, even size", ...conv([1, 3, 6, 6], [2, 3, 1, 1], { padding: "SAME", strides: [2, 2] }));
 c("conv2d 3x2 kernel, strides [2, 1]", ...conv([1, 2, 7, 5], [2, 2, 3, 2], { padding: "SAME", strides: [2, 1] }));
+c("groupedConv2d 2 groups, stride 2, padded", (a, b) => groupedConv2dNCHW(a, b, { groups: 2, strides: [2, 2], pads: [1, 1, 1, 1] }), [{ ...u([1, 4, 5, 5]), name: "x" }, { ...u([4, 2, 3, 3]), name: "w" }]);
+c("groupedConv2d depthwise, multiplier 2", (a, b) => groupedConv2dNCHW(a, b, { groups: 3, pads: [1, 1, 1, 1] }), [{ ...u([1, 3, 4, 4]), name: "x" }, { ...u([6, 1, 3, 3]), name: "w" }]);
+c("convTranspose stride 2, output padding", (a, b) => convTransposeNCHW(a, b, { strides: [2, 2], pads: [1, 1, 1, 1], outputPadding: [1, 1] }), [{ ...u([1, 2, 3, 3]), name: "x" }, { ...u([2, 3, 3, 3]), name: "w" }]);
+c("erf", erf, [u([2, 5], -2, 2)]);
 
 c("maxPool 2x2 stride 2, tiled", (x) => maxPool2dNCHW(x, [2, 2]), distinct([[2, 2, 4, 6]], -3, 3));
 c("maxPool 2x2 stride 2 VALID, odd size", (x) => maxPool2dNCHW(x, [2, 2]), distinct([[1, 2, 5, 7]], -3, 3));

@@ -6,8 +6,11 @@
  * @module
  */
 
+import { checkOptions, type OptionSpecs } from "./option_specs.ts";
+
 /** Any function: arg scopes key on the function object itself. */
 // `any`: each layer has its own parameter list, which `unknown[]` would reject.
+// deno-lint-ignore no-explicit-any
 export type ScopedFn = (...args: any[]) => unknown;
 
 /** The options object a layer takes as its last parameter. */
@@ -27,12 +30,21 @@ type CommonOptions<U> = { [K in Extract<keyof U, string>]?: U[K] };
  */
 export type ArgScope = ReadonlyMap<ScopedFn, Readonly<Record<string, unknown>>>;
 
-const registered = new Map<ScopedFn, string>();
+interface Registration {
+  name: string;
+  /** The options the layer takes; undefined when it declared none (nothing is checked). */
+  options?: OptionSpecs;
+}
+
+const registered = new Map<ScopedFn, Registration>();
 const stack: ArgScope[] = [];
 
 /**
  * Registers a layer so `argScope` may give it defaults (slim's `@add_arg_scope`).
- * The layer must read its options with `scopedOptions(layer, options)`.
+ * The layer must read its options with `scopedOptions(layer, options)`. Declaring
+ * `options` (each option's accepted type) makes `scopedOptions` and `argScope`
+ * reject unknown names and wrong types when the graph is built; the second
+ * argument may also be just the name used in messages.
  *
  * @example
  * ```ts
@@ -40,11 +52,12 @@ const stack: ArgScope[] = [];
  *   const o = scopedOptions(myLayer, { scale });
  *   return mul(x, o.scale);
  * }
- * addArgScope(myLayer);
+ * addArgScope(myLayer, { options: { scale: optionTypes.number } });
  * ```
  */
-export function addArgScope<F extends ScopedFn>(fn: F, name: string = fn.name): F {
-  registered.set(fn, name || "anonymous function");
+export function addArgScope<F extends ScopedFn>(fn: F, nameOrSpec: string | { name?: string; options?: OptionSpecs } = {}): F {
+  const spec = typeof nameOrSpec === "string" ? { name: nameOrSpec } : nameOrSpec;
+  registered.set(fn, { name: spec.name ?? (fn.name || "anonymous function"), options: spec.options });
   return fn;
 }
 
@@ -106,7 +119,9 @@ export function argScope<T>(
     }
     const merged = new Map(currentArgScope());
     for (const fn of fns) {
-      if (!registered.has(fn)) throw new Error(`argScope: ${fn.name || "anonymous function"} is not decorated with addArgScope`);
+      const reg = registered.get(fn);
+      if (!reg) throw new Error(`argScope: ${fn.name || "anonymous function"} is not decorated with addArgScope`);
+      if (reg.options) checkOptions(reg.name, reg.options, second, "argScope: ");
       merged.set(fn, { ...merged.get(fn), ...definedOnly(second) });
     }
     next = merged;
@@ -127,7 +142,8 @@ export function argScope<T>(
 /**
  * `fn`'s options with the current scope's defaults filled in beneath the explicit
  * ones. Options left `undefined` count as not given; `null` is an explicit value
- * (e.g. `activationFn: null` for no activation).
+ * (e.g. `activationFn: null` for no activation). When `fn` declared its options,
+ * unknown names and wrong types throw here, naming the layer and the option.
  *
  * @example
  * ```ts
@@ -135,7 +151,9 @@ export function argScope<T>(
  * ```
  */
 export function scopedOptions<O extends object>(fn: ScopedFn, options: O | undefined): O {
-  if (!registered.has(fn)) throw new Error(`scopedOptions: ${fn.name || "anonymous function"} is not decorated with addArgScope`);
+  const reg = registered.get(fn);
+  if (!reg) throw new Error(`scopedOptions: ${fn.name || "anonymous function"} is not decorated with addArgScope`);
+  if (reg.options && options !== undefined) checkOptions(reg.name, reg.options, options);
   const defaults = currentArgScope().get(fn);
   if (!defaults) return { ...options } as O;
   return { ...defaults, ...definedOnly(options ?? {}) } as O;

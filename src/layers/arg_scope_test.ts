@@ -11,7 +11,7 @@ import { maxPool2d } from "./pooling.ts";
 import { l2Regularizer } from "./regularizers.ts";
 
 function input(g: Graph): Tensor {
-  return placeholder([1, 2, 8, 8], "float32", "x", g);
+  return placeholder([1, 8, 8, 2], "float32", "x", g);
 }
 
 test("argScope() nests: inner defaults merge over outer ones and explicit arguments win", () => {
@@ -21,13 +21,13 @@ test("argScope() nests: inner defaults merge over outer ones and explicit argume
     argScope([conv2d], { padding: "VALID", stride: 2 }, () => {
       assertEquals(conv2d(x, 3, 3).shape, [1, 3, 3, 3]); // VALID, stride 2
       argScope([conv2d], { padding: "SAME" }, () => {
-        assertEquals(conv2d(x, 3, 3).shape, [1, 3, 4, 4]); // SAME, stride 2 kept from outside
-        assertEquals(conv2d(x, 3, 3, { stride: 1 }).shape, [1, 3, 8, 8]); // explicit wins
-        assertEquals(conv2d(x, 3, 3, { stride: undefined }).shape, [1, 3, 4, 4]); // undefined is "not given"
+        assertEquals(conv2d(x, 3, 3).shape, [1, 4, 4, 3]); // SAME, stride 2 kept from outside
+        assertEquals(conv2d(x, 3, 3, { stride: 1 }).shape, [1, 8, 8, 3]); // explicit wins
+        assertEquals(conv2d(x, 3, 3, { stride: undefined }).shape, [1, 4, 4, 3]); // undefined is "not given"
       });
       assertEquals(conv2d(x, 3, 3).shape, [1, 3, 3, 3]); // the inner scope ended
     });
-    assertEquals(conv2d(x, 3, 3).shape, [1, 3, 8, 8]); // slim's own defaults again
+    assertEquals(conv2d(x, 3, 3).shape, [1, 8, 8, 3]); // slim's own defaults again
     assertEquals(currentArgScope().size, 0);
   });
 });
@@ -39,7 +39,8 @@ test("argScope() gives defaults to several layers, and null is an explicit choic
     argScope([conv2d, fullyConnected], { activationFn: sigmoid, weightsRegularizer: l2Regularizer(0.1) }, () => {
       assertEquals(conv2d(x, 3, 3).node.op, "Sigmoid");
       assertEquals(fullyConnected(placeholder([1, 4], "float32", "v"), 2).node.op, "Sigmoid");
-      assertEquals(conv2d(x, 3, 3, { activationFn: null }).node.op, "Add"); // the bias add, no activation
+      // No activation: the bias add, back in NHWC.
+      assertEquals(conv2d(x, 3, 3, { activationFn: null }).node.inputs[0].node.op, "Add");
       argScope([maxPool2d, dropout], { outputsCollections: "ends" }, () => maxPool2d(x, 2, { scope: "pool" }));
     });
     assertEquals(g.getCollection(GraphKeys.REGULARIZATION_LOSSES).length, 3);
@@ -57,7 +58,7 @@ test("argScope() re-enters a saved scope exactly, replacing the enclosing one", 
     assertEquals(currentArgScope().size, 0);
     argScope([conv2d], { stride: 2 }, () =>
       argScope(saved, () => {
-        assertEquals(conv2d(x, 3, 3, { scope: "a" }).shape, [1, 3, 6, 6]); // VALID, and stride 2 no longer applies
+        assertEquals(conv2d(x, 3, 3, { scope: "a" }).shape, [1, 6, 6, 3]); // VALID, and stride 2 no longer applies
       }));
     assert(g.variables.get("a/weights")!.initializer === he, "the saved initializer applies");
   });
@@ -69,7 +70,7 @@ test("argScope() restores the enclosing scope when the body throws", async () =>
     await assertThrows(() => argScope([conv2d], { padding: "VALID" }, () => {
       throw new Error("boom");
     }), "boom");
-    assertEquals(conv2d(input(g), 3, 3).shape, [1, 3, 8, 8]);
+    assertEquals(conv2d(input(g), 3, 3).shape, [1, 8, 8, 3]);
   });
 });
 

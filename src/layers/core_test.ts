@@ -35,29 +35,48 @@ test("dropout() is the identity when not training and keeps-and-scales when trai
   });
 });
 
-test("flatten() orders NCHW features as slim's NHWC flatten does", async () => {
+test("flatten() keeps the element order of any rank, so NHWC maps flatten as slim's do", async () => {
   const g = new Graph();
   await g.asDefault(async () => {
-    const x = placeholder([2, 3, 2, 2], "float32", "x");
+    const x = placeholder([2, 2, 2, 3], "float32", "x");
     const y = flatten(x);
     assertEquals(y.shape, [2, 12]);
     const data = randomArray(24, 6);
-    const out = await evaluate({ y }, { feeds: { x: f32([2, 3, 2, 2], data) } });
-    const ref: number[] = [];
-    for (let n = 0; n < 2; n++) {
-      for (let h = 0; h < 2; h++) for (let w = 0; w < 2; w++) for (let c = 0; c < 3; c++) ref.push(data[((n * 3 + c) * 2 + h) * 2 + w]);
-    }
-    assertClose(out.y.data as Float32Array, ref);
+    const out = await evaluate({ y }, { feeds: { x: f32([2, 2, 2, 3], data) } });
+    assertClose(out.y.data as Float32Array, data);
     assertEquals(flatten(placeholder([2, 5, 1, 1], "float32", "v")).shape, [2, 5]);
+    assertEquals(flatten(placeholder([3, 4, 5], "float32", "r3")).shape, [3, 20]);
+    assertEquals(flatten(placeholder([7], "float32", "r1")).shape, [7, 1]);
+    await assertThrows(() => flatten(placeholder([], "float32", "s")), "flatten: inputs must have a batch axis");
+  });
+});
+
+test("dropout() with noiseShape drops whole channels of an NHWC map", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x = placeholder([2, 3, 3, 8], "float32", "x");
+    const y = dropout(x, { keepProb: 0.5, noiseShape: [2, 1, 1, 8] });
+    const noise = g.nodes.filter((n) => n.op === "Placeholder" && n.attrs.random);
+    assertEquals(noise.map((n) => n.attrs.shape), [[2, 1, 1, 8]]);
+    const data = randomArray(144, 12, 0.5, 1.5);
+    const ys = (await evaluate({ y }, { feeds: { x: f32([2, 3, 3, 8], data) }, seed: 5 })).y.data as Float32Array;
+    for (let n = 0; n < 2; n++) {
+      for (let c = 0; c < 8; c++) {
+        const at = (p: number) => (n * 9 + p) * 8 + c;
+        const kept = ys[at(0)] !== 0;
+        for (let p = 0; p < 9; p++) assertClose(ys[at(p)], kept ? data[at(p)] * 2 : 0, { rtol: 1e-6 });
+      }
+    }
+    await assertThrows(() => dropout(x, { noiseShape: [2, 3, 8] }), "dropout: noiseShape [2, 3, 8] must have one entry per axis of x");
   });
 });
 
 test("repeat() names the calls scope/scope_1, scope/scope_2 and passes the options to each", () => {
   const g = new Graph();
   g.asDefault(() => {
-    const x = placeholder([1, 3, 8, 8], "float32", "x");
+    const x = placeholder([1, 8, 8, 3], "float32", "x");
     const y = repeat(x, 3, conv2d, 4, [3, 3], { scope: "conv1", padding: "VALID" });
-    assertEquals(y.shape, [1, 4, 2, 2]); // VALID reached every call: 8 -> 6 -> 4 -> 2
+    assertEquals(y.shape, [1, 2, 2, 4]); // VALID reached every call: 8 -> 6 -> 4 -> 2
     repeat(y, 2, conv2d, 5, 1);
     repeat(y, 2, maxPool2d, 1, { stride: 1 });
   });

@@ -3,7 +3,9 @@ import { gradients } from "../autodiff/gradients.ts";
 import { Graph, GraphKeys } from "../graph/graph.ts";
 import type { HostTensor } from "../graph/host_tensor.ts";
 import { placeholder } from "../graph/variable.ts";
-import { biasAddNCHW, conv2dNCHW, mul, reduceSum, relu } from "../ops/mod.ts";
+import { ancestorNodes } from "../graph/tensor.ts";
+import { add, biasAddNCHW, conv2dNCHW, mul, reduceSum, relu } from "../ops/mod.ts";
+import { maxPool2d } from "./pooling.ts";
 import { evaluate } from "../runtime/evaluate.ts";
 import { conv2d, fullyConnected } from "./layers.ts";
 import { convertCollectionToDict, toNCHW, toNHWC } from "./utils.ts";
@@ -53,7 +55,7 @@ test("conv2d() creates slim's weights [kh, kw, in, out] and biases and matches a
   await g.asDefault(async () => {
     for (const [i, cs] of cases.entries()) {
       const x = placeholder(cs.shape, "float32", "x");
-      const y = conv2d(x, 4, cs.kernel, { stride: cs.stride, padding: cs.padding, scope: "c" + i });
+      const y = conv2d(x, 4, cs.kernel, { stride: cs.stride, padding: cs.padding, scope: "c" + i, dataFormat: "NCHW" });
       const wShape = [...cs.kernel, cs.shape[1], 4];
       assertEquals(g.variables.get(`c${i}/weights`)!.shape, wShape);
       assertEquals(g.variables.get(`c${i}/biases`)!.shape, [4]);
@@ -81,7 +83,7 @@ test("conv2d() on maps smaller than the filter slices the weights and equals the
     for (const [i, cs] of cases.entries()) {
       const shape = [2, 3, ...cs.hw];
       const x = placeholder(shape, "float32", "x");
-      const y = conv2d(x, 4, cs.k, { stride: cs.s, scope: `fc${i}` });
+      const y = conv2d(x, 4, cs.k, { stride: cs.s, scope: `fc${i}`, dataFormat: "NCHW" });
       const w = g.variables.get(`fc${i}/weights`)!, b = g.variables.get(`fc${i}/biases`)!;
       assertEquals(w.shape, [...cs.k, 3, 4]);
       const sliced = g.nodes.some((nd) => nd.op === "Slice" && nd.inputs[0] === w.value);
@@ -151,9 +153,9 @@ test("conv2d() and fullyConnected() name default scopes Conv, Conv_1, fully_conn
 test("conv2d() and fullyConnected() reject inputs of the wrong rank, naming the tensor", async () => {
   const g = new Graph();
   await g.asDefault(async () => {
-    await assertThrows(() => conv2d(placeholder([2, 8, 8], "float32", "images"), 4, 3), "conv2d: inputs must be rank 4 (NCHW), got rank 3 (tensor images");
-    await assertThrows(() => fullyConnected(placeholder([2, 3, 4, 4], "float32", "maps"), 4), "fullyConnected: inputs must be rank 2");
-    await assertThrows(() => conv2d(placeholder([2, 3, 8, 8], "float32", "x"), 4, [3, 3, 3]), "conv2d: kernelSize must be");
+    await assertThrows(() => conv2d(placeholder([2, 8, 8], "float32", "images"), 4, 3), "conv2d: inputs must be rank 4 (NHWC), got rank 3 (tensor images");
+    await assertThrows(() => fullyConnected(placeholder([6], "float32", "flat"), 4), "fullyConnected: inputs must have rank 2 or more");
+    await assertThrows(() => conv2d(placeholder([2, 8, 8, 3], "float32", "x"), 4, [3, 3, 3]), "conv2d: kernelSize must be");
   });
 });
 
@@ -166,6 +168,74 @@ test("outputsCollections records each layer output under its scope name", () => 
     const d = convertCollectionToDict("ends", g);
     assertEquals([...d.keys()], ["net/conv1", "fully_connected"]);
     assert(d.get("net/conv1") === a && d.get("fully_connected") === b);
+  });
+});
+
+test("conv2d() takes slim's NHWC: [4, 32, 32, 3] gives weights [3, 3, 3, 8] and [4, 32, 32, 8], equal to the NCHW layer", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x = placeholder([4, 8, 8, 3], "float32", "x");
+    const nhwc = conv2d(x, 8, [3, 3], { stride: 2, scope: "conv1" });
+    assertEquals(g.variables.get("conv1/weights")!.shape, [3, 3, 3, 8]);
+    assertEquals(nhwc.shape, [4, 4, 4, 8]);
+    assertEquals(conv2d(placeholder([4, 32, 32, 3], "float32", "images"), 8, 3, { scope: "big" }).shape, [4, 32, 32, 8]);
+    const nchw = conv2d(toNCHW(x), 8, [3, 3], { stride: 2, scope: "conv1_nchw", dataFormat: "NCHW" });
+    assertEquals(nchw.shape, [4, 8, 4, 4]);
+    const xs = randomArray(4 * 8 * 8 * 3, 81), ws = randomArray(216, 82), bs = randomArray(8, 83);
+    const out = await evaluate({ a: nhwc, b: toNHWC(nchw) }, {
+      feeds: { x: f32([4, 8, 8, 3], xs) },
+      variables: {
+        "conv1/weights": f32([3, 3, 3, 8], ws), "conv1/biases": f32([8], bs),
+        "conv1_nchw/weights": f32([3, 3, 3, 8], ws), "conv1_nchw/biases": f32([8], bs),
+      },
+    });
+    assertClose(out.a.data as Float32Array, out.b.data as Float32Array, { rtol: 1e-5, atol: 1e-6 });
+  });
+});
+
+test("conv2d() chains in NHWC with no transposes between layers, only at the edges", () => {
+  const g = new Graph();
+  g.asDefault(() => {
+    const x = placeholder([2, 8, 8, 3], "float32", "x");
+    let net = conv2d(x, 4, 3, { scope: "a" });
+    net = maxPool2d(net, 2, { scope: "p" });
+    net = conv2d(net, 4, 3, { scope: "b", activationFn: (t) => relu(mul(t, 2)) });
+    net = add(net, relu(net)); // an elementwise residual-like step between layers
+    net = conv2d(net, 4, 1, { scope: "c" });
+    const transposes = ancestorNodes([net]).filter((n) => n.op === "Transpose");
+    assertEquals(transposes.map((n) => n.inputs[0].shape), [[2, 8, 8, 3], [2, 4, 4, 4]]);
+  });
+});
+
+test("conv2d() refuses images that look like the other layout, naming both", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    await assertThrows(
+      () => conv2d(placeholder([4, 3, 32, 32], "float32", "images"), 8, 3),
+      "conv2d: input images [4, 3, 32, 32] looks like NCHW (3 channels of 32x32), but dataFormat is NHWC (slim's default)",
+    );
+    await assertThrows(
+      () => conv2d(placeholder([4, 32, 32, 1], "float32", "gray"), 8, 3, { dataFormat: "NCHW" }),
+      "conv2d: input gray [4, 32, 32, 1] looks like NHWC (1 channel of 32x32), but dataFormat is NCHW",
+    );
+    await assertThrows(() => conv2d(placeholder([4, 8, 8, 3], "float32", "x"), 8, 3, { dataFormat: "NWHC" as "NHWC" }), "conv2d: option dataFormat must be");
+  });
+});
+
+test("fullyConnected() applies to the last axis of rank-3 inputs", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x = placeholder([2, 3, 4], "float32", "x");
+    const y = fullyConnected(x, 5, { activationFn: null });
+    assertEquals(y.shape, [2, 3, 5]);
+    const xs = randomArray(24, 91), ws = randomArray(20, 92), bs = randomArray(5, 93);
+    const out = await evaluate({ y }, {
+      feeds: { x: f32([2, 3, 4], xs) },
+      variables: { "fully_connected/weights": f32([4, 5], ws), "fully_connected/biases": f32([5], bs) },
+    });
+    const ref = new Float32Array(30);
+    for (let r = 0; r < 6; r++) for (let o = 0; o < 5; o++) ref[r * 5 + o] = bs[o] + [0, 1, 2, 3].reduce((a, k) => a + xs[r * 4 + k] * ws[k * 5 + o], 0);
+    assertClose(out.y.data as Float32Array, ref, { rtol: 1e-5, atol: 1e-6 });
   });
 });
 

@@ -3,7 +3,7 @@ import { gradients } from "../autodiff/gradients.ts";
 import { Graph } from "../graph/graph.ts";
 import type { HostTensor } from "../graph/host_tensor.ts";
 import { placeholder } from "../graph/variable.ts";
-import { mul, reduceSum } from "../ops/mod.ts";
+import { mul, reduceSum, transpose } from "../ops/mod.ts";
 import { evaluate } from "../runtime/evaluate.ts";
 import { avgPool2d, maxPool2d } from "./pooling.ts";
 
@@ -40,8 +40,8 @@ test("maxPool2d() pools NCHW windows with slim's defaults and ignores SAME paddi
   await g.asDefault(async () => {
     const shape = [2, 3, 5, 7];
     const x = placeholder(shape, "float32", "x");
-    const valid = maxPool2d(x, 2);
-    const same = maxPool2d(x, [3, 3], { stride: 2, padding: "SAME", scope: "pool" });
+    const valid = maxPool2d(x, 2, { dataFormat: "NCHW" });
+    const same = maxPool2d(x, [3, 3], { stride: 2, padding: "SAME", scope: "pool", dataFormat: "NCHW" });
     // Mostly negative inputs: zero padding would show up as zeros at the border.
     const data = randomArray(2 * 3 * 5 * 7, 3, -1, 0.2);
     const out = await evaluate({ valid, same }, { feeds: { x: f32(shape, data) } });
@@ -52,7 +52,7 @@ test("maxPool2d() pools NCHW windows with slim's defaults and ignores SAME paddi
     }
     assert(same.name.startsWith("pool/"), `scoped: ${same.name}`);
     assert(valid.name.startsWith("MaxPool2D/"), `default scope: ${valid.name}`);
-    await assertThrows(() => maxPool2d(placeholder([1, 1, 1, 1], "float32", "tiny"), 2), "maxPool2d: a 2x2 window does not fit input tiny");
+    await assertThrows(() => maxPool2d(placeholder([1, 1, 1, 1], "float32", "tiny"), 2), "maxPool2d: a 2x2 window does not fit input tiny [1, 1, 1, 1] (NHWC)");
   });
 });
 
@@ -61,8 +61,8 @@ test("avgPool2d() averages only the elements inside the map, and its gradient sp
   await g.asDefault(async () => {
     const shape = [2, 2, 5, 6];
     const x = placeholder(shape, "float32", "x");
-    const same = avgPool2d(x, 3, { stride: 2, padding: "SAME" });
-    const valid = avgPool2d(x, [2, 2]);
+    const same = avgPool2d(x, 3, { stride: 2, padding: "SAME", dataFormat: "NCHW" });
+    const valid = avgPool2d(x, [2, 2], { dataFormat: "NCHW" });
     const r = placeholder([...same.shape], "float32", "r");
     const [dx] = gradients(reduceSum(mul(same, r)), [x]);
     const data = randomArray(120, 8), rs = randomArray(same.size, 9);
@@ -76,5 +76,21 @@ test("avgPool2d() averages only the elements inside the map, and its gradient sp
     const grad = new Float32Array(120);
     refSame.cells.forEach((cell, o) => cell.forEach((i) => (grad[i] += rs[o] / cell.length)));
     assertClose(out.dx.data as Float32Array, grad, { rtol: 1e-4, atol: 1e-6 });
+  });
+});
+
+test("maxPool2d() and avgPool2d() take NHWC by default and equal their NCHW forms", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x = placeholder([2, 5, 6, 3], "float32", "x");
+    const nchw = transpose(x, [0, 3, 1, 2]);
+    const maxA = maxPool2d(x, 3, { stride: 2, padding: "SAME" }), maxB = maxPool2d(nchw, 3, { stride: 2, padding: "SAME", dataFormat: "NCHW" });
+    const avgA = avgPool2d(x, 2), avgB = avgPool2d(nchw, 2, { dataFormat: "NCHW" });
+    assertEquals([maxA.shape, avgA.shape], [[2, 3, 3, 3], [2, 2, 3, 3]]);
+    const out = await evaluate({ maxA, maxB: transpose(maxB, [0, 2, 3, 1]), avgA, avgB: transpose(avgB, [0, 2, 3, 1]) }, {
+      feeds: { x: f32([2, 5, 6, 3], randomArray(180, 17)) },
+    });
+    assertClose(out.maxA.data as Float32Array, out.maxB.data as Float32Array);
+    assertClose(out.avgA.data as Float32Array, out.avgB.data as Float32Array, { rtol: 1e-5, atol: 1e-6 });
   });
 });

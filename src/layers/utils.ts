@@ -1,7 +1,8 @@
 /**
  * Plumbing shared by the layers: slim's scope naming (`Conv`, `Conv_1`, ...),
  * named-output collections (the end points of a net), and the NHWC/NCHW
- * conversions between slim's image layout and the graph's.
+ * conversions between slim's layout (what layers take and return) and the NCHW
+ * the step's convolutions run in.
  * @module
  */
 import type { Graph } from "../graph/graph.ts";
@@ -86,8 +87,84 @@ export function convertCollectionToDict(collection: string, graph: Graph): Map<s
   return out;
 }
 
+/** slim's `data_format`: where a 4-D map keeps its channels. */
+export type DataFormat = "NHWC" | "NCHW";
+
 /**
- * NHWC images (slim's layout; decoded images are HWC) to the graph's NCHW.
+ * A layer's 4-D input as NCHW, the layout the step's convolutions and pools run
+ * in: NHWC inputs are transposed, and since `transpose` folds a transpose of a
+ * transpose, the previous layer's exit and this entry cancel, so a chain of layers
+ * runs in NCHW throughout. Throws, naming both layouts, when a fed image tensor
+ * looks like the other layout (`[N, 3, 224, 224]` declared NHWC).
+ *
+ * @example
+ * ```ts
+ * const x = enterNCHW("conv2d", inputs, "NHWC"); // [N, C, H, W]
+ * ```
+ */
+export function enterNCHW(fn: string, inputs: Tensor, dataFormat: DataFormat): Tensor {
+  checkDataFormat(fn, dataFormat);
+  if (inputs.rank !== 4) {
+    throw new Error(`${fn}: inputs must be rank 4 (${dataFormat}), got rank ${inputs.rank} (tensor ${inputs.name} ${formatShape(inputs.shape)})`);
+  }
+  checkImageLayout(fn, inputs, dataFormat);
+  return dataFormat === "NHWC" ? transpose(inputs, [0, 3, 1, 2]) : inputs;
+}
+
+/**
+ * An NCHW result back in the caller's layout (the inverse of `enterNCHW`).
+ *
+ * @example
+ * ```ts
+ * return leaveNCHW(conv2dNCHW(x, w), "NHWC"); // [N, H, W, C]
+ * ```
+ */
+export function leaveNCHW(y: Tensor, dataFormat: DataFormat): Tensor {
+  return dataFormat === "NHWC" ? transpose(y, [0, 2, 3, 1]) : y;
+}
+
+/**
+ * Throws unless `dataFormat` is "NHWC" or "NCHW".
+ *
+ * @example
+ * ```ts
+ * checkDataFormat("batchNorm", o.dataFormat ?? "NHWC");
+ * ```
+ */
+export function checkDataFormat(fn: string, dataFormat: unknown): asserts dataFormat is DataFormat {
+  if (dataFormat !== "NHWC" && dataFormat !== "NCHW") {
+    throw new Error(`${fn}: dataFormat must be "NHWC" (slim's default) or "NCHW", got ${JSON.stringify(dataFormat)}`);
+  }
+}
+
+/**
+ * Throws when a fed image tensor (a placeholder) has the shape of an image batch
+ * in the other layout: 1 or 3 channels where `dataFormat` says height, and a
+ * square map of at least 8 pixels behind it. Only fed tensors are checked, since
+ * an inner feature map can legitimately have any shape.
+ *
+ * @example
+ * ```ts
+ * checkImageLayout("vgg_16", images, "NHWC"); // throws for [2, 3, 224, 224]
+ * ```
+ */
+export function checkImageLayout(fn: string, images: Tensor, dataFormat: DataFormat): void {
+  if (images.rank !== 4 || images.node.op !== "Placeholder") return;
+  const [, a, b, c] = images.shape;
+  const other: DataFormat = dataFormat === "NHWC" ? "NCHW" : "NHWC";
+  const looksOther = dataFormat === "NHWC" ? [1, 3].includes(a) && b === c && b >= 8 && c !== a : [1, 3].includes(c) && a === b && a >= 8 && a !== c;
+  if (!looksOther) return;
+  const channels = dataFormat === "NHWC" ? a : c;
+  const side = dataFormat === "NHWC" ? b : a;
+  throw new Error(
+    `${fn}: input ${images.name} ${formatShape(images.shape)} looks like ${other} (${channels} channel${channels === 1 ? "" : "s"} of ${side}x${side}), ` +
+      `but dataFormat is ${dataFormat}${dataFormat === "NHWC" ? " (slim's default)" : ""}, which would read it as ${channels}x${side} pixels with ${dataFormat === "NHWC" ? c : a} channels; ` +
+      `feed ${dataFormat} images (transpose with ${dataFormat === "NHWC" ? "toNHWC" : "toNCHW"}), or pass dataFormat: "${other}"`,
+  );
+}
+
+/**
+ * NHWC images (slim's layout; decoded images are HWC) to NCHW.
  *
  * @example
  * ```ts

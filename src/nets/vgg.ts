@@ -1,9 +1,8 @@
 /**
  * VGG (Simonyan & Zisserman, 2014) as slim defines it: configurations A, D (16
  * layers) and E (19 layers), with the fully connected layers as convolutions,
- * slim's variable names and shapes, and slim's end points. Inputs are NHWC like
- * slim's; everything the nets return is NCHW (`toNHWC` converts), except the
- * squeezed logits, which are [batch, numClasses] either way.
+ * slim's variable names and shapes, and slim's end points. Inputs, end points and
+ * outputs are NHWC, as in slim (the step computes in NCHW inside).
  * @module
  */
 import type { Initializer } from "../graph/initializers.ts";
@@ -17,7 +16,7 @@ import { dropout } from "../layers/core.ts";
 import { maxPool2d } from "../layers/pooling.ts";
 import { l2Regularizer } from "../layers/regularizers.ts";
 import { repeat } from "../layers/repeat.ts";
-import { convertCollectionToDict, layerScope, toNCHW } from "../layers/utils.ts";
+import { checkImageLayout, convertCollectionToDict, layerScope } from "../layers/utils.ts";
 
 /** Options for `vggA`, `vgg16` and `vgg19`, with slim's defaults. */
 export interface VggOptions {
@@ -27,7 +26,7 @@ export interface VggOptions {
   isTraining?: boolean;
   /** keepProb of the dropout after fc6 and fc7. Default 0.5. */
   dropoutKeepProb?: number;
-  /** Squeezes the logits from [N, C, 1, 1] to [N, C]. Default true. */
+  /** Squeezes the logits from [N, 1, 1, C] to [N, C]. Default true. */
   spatialSqueeze?: boolean;
   /** Variable scope; default `vgg_a`, `vgg_16` or `vgg_19`. */
   scope?: string;
@@ -119,22 +118,24 @@ function vgg(images: Tensor, blocks: number[], options: VggOptions & { scope: st
   if (numClasses !== null && (!Number.isInteger(numClasses) || numClasses < 0)) {
     throw new Error(`${scope}: numClasses must be a non-negative integer or null, got ${numClasses}`);
   }
+  checkImageLayout(scope, images, "NHWC");
   const g = images.graph;
   return layerScope(g, scope, scope, (sc): VggResult => {
     // slim names the collection after the scope's original name scope.
     const collection = `${sc}/_end_points`;
     return argScope([conv2d, fullyConnected, maxPool2d], { outputsCollections: collection }, () => {
-      let net = toNCHW(images);
+      let net = images;
       blocks.forEach((n, i) => {
         net = repeat(net, n, conv2d, WIDTHS[i], [3, 3], { scope: `conv${i + 1}` });
         net = maxPool2d(net, [2, 2], { scope: `pool${i + 1}` });
       });
+      checkFc6Fits(scope, images, net, fcConvPadding);
       net = conv2d(net, 4096, [7, 7], { padding: fcConvPadding, scope: "fc6" });
       net = dropout(net, { keepProb: dropoutKeepProb, isTraining, scope: "dropout6" });
       net = conv2d(net, 4096, [1, 1], { scope: "fc7" });
       const endPoints = convertCollectionToDict(collection, g);
       if (globalPool) {
-        net = g.withScope("global_pool", () => reduceMean(net, [2, 3], true));
+        net = g.withScope("global_pool", () => reduceMean(net, [1, 2], true));
         endPoints.set("global_pool", net);
       }
       if (numClasses) {
@@ -148,17 +149,28 @@ function vgg(images: Tensor, blocks: number[], options: VggOptions & { scope: st
   });
 }
 
-/** [N, C, 1, 1] to [N, C], failing with TF's squeeze message (in NHWC terms) otherwise. */
+/** fc6 is a 7x7 convolution: with slim's VALID padding pool5 must be at least 7x7, i.e. 224x224 images. */
+function checkFc6Fits(scope: string, images: Tensor, pool5: Tensor, padding: "SAME" | "VALID"): void {
+  const [, h, w] = pool5.shape;
+  if (padding !== "VALID" || (h >= 7 && w >= 7)) return;
+  const [, ih, iw] = images.shape;
+  throw new Error(
+    `${scope}: ${ih}x${iw} images leave pool5 ${h}x${w}, smaller than fc6's 7x7 VALID filter (slim's ${scope} expects 224x224); ` +
+      `pass fcConvPadding: "SAME" (32x32 to 63x63 images then give [batch, classes] logits), or resize the images to 224x224`,
+  );
+}
+
+/** [N, 1, 1, C] to [N, C], failing with TF's squeeze message otherwise. */
 function spatialSqueezeOf(net: Tensor, name: string): Tensor {
-  const [n, c, h, w] = net.shape;
+  const [n, h, w, c] = net.shape;
   const bad = h !== 1 ? [1, h] : w !== 1 ? [2, w] : null;
   if (bad) {
     throw new Error(
-      `${name}: Can not squeeze dim[${bad[0]}], expected a dimension of 1, got ${bad[1]} with input shapes: [${[n, h, w, c].join(",")}] ` +
-        `(NHWC); pass spatialSqueeze: false, or use inputs whose fc8 map is 1x1 (224x224, or 32x32 to 63x63 with fcConvPadding "SAME")`,
+      `${name}: Can not squeeze dim[${bad[0]}], expected a dimension of 1, got ${bad[1]} with input shapes: [${[n, h, w, c].join(",")}]; ` +
+        `pass spatialSqueeze: false, or use inputs whose fc8 map is 1x1 (224x224, or 32x32 to 63x63 with fcConvPadding "SAME")`,
     );
   }
-  return net.graph.withScope("fc8/squeezed", () => squeeze(net, [2, 3]));
+  return net.graph.withScope("fc8/squeezed", () => squeeze(net, [1, 2]));
 }
 
 function definedOnly(o: VggOptions): VggOptions {

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows, test } from "../../test/harness.ts";
 import { Graph, GraphKeys } from "../graph/graph.ts";
 import { varianceScalingInitializer } from "../graph/initializers.ts";
-import type { Tensor } from "../graph/tensor.ts";
+import { ancestorNodes, type Tensor } from "../graph/tensor.ts";
 import { placeholder } from "../graph/variable.ts";
 import { argScope } from "../layers/arg_scope.ts";
 import { vgg16, vgg19, vggA, vggArgScope, type VggResult } from "./vgg.ts";
@@ -48,7 +48,7 @@ test("vggA() and vgg19() have slim's parameter counts", () => {
   assertEquals(e.g.variables.get("vgg_19/conv5/conv5_4/weights")!.shape, [3, 3, 512, 512]);
 });
 
-test("vgg16() returns slim's end points, keyed by scope name, in NCHW", () => {
+test("vgg16() returns slim's end points, keyed by scope name, in NHWC", () => {
   const { out: [logits, endPoints] } = build((x) => vgg16(x, { numClasses: 10 }), [2, 224, 224, 3]);
   const keys: string[] = [];
   [2, 2, 3, 3, 3].forEach((n, b) => {
@@ -57,27 +57,27 @@ test("vgg16() returns slim's end points, keyed by scope name, in NCHW", () => {
   });
   keys.push("vgg_16/fc6", "vgg_16/fc7", "vgg_16/fc8");
   assertEquals([...endPoints.keys()], keys);
-  assertEquals(endPoints.get("vgg_16/conv1/conv1_1")!.shape, [2, 64, 224, 224]);
-  assertEquals(endPoints.get("vgg_16/pool5")!.shape, [2, 512, 7, 7]);
-  assertEquals(endPoints.get("vgg_16/fc7")!.shape, [2, 4096, 1, 1]);
+  assertEquals(endPoints.get("vgg_16/conv1/conv1_1")!.shape, [2, 224, 224, 64]);
+  assertEquals(endPoints.get("vgg_16/pool5")!.shape, [2, 7, 7, 512]);
+  assertEquals(endPoints.get("vgg_16/fc7")!.shape, [2, 1, 1, 4096]);
   assert(endPoints.get("vgg_16/fc8") === logits);
   assertEquals(logits.shape, [2, 10]);
 });
 
 test("vgg16() with numClasses 0 returns fc7's features, pooled when globalPool is set", () => {
   const plain = build((x) => vgg16(x, { numClasses: 0 }));
-  assertEquals(plain.out[0].shape, [1, 4096, 1, 1]);
+  assertEquals(plain.out[0].shape, [1, 1, 1, 4096]);
   assert(!plain.g.variables.has("vgg_16/fc8/weights") && !plain.out[1].has("vgg_16/fc8"));
   const pooled = build((x) => vgg16(x, { numClasses: null, fcConvPadding: "SAME", globalPool: true }), [1, 64, 64, 3]);
-  assertEquals(pooled.out[1].get("vgg_16/fc7")!.shape, [1, 4096, 2, 2]);
-  assertEquals(pooled.out[0].shape, [1, 4096, 1, 1]);
+  assertEquals(pooled.out[1].get("vgg_16/fc7")!.shape, [1, 2, 2, 4096]);
+  assertEquals(pooled.out[0].shape, [1, 1, 1, 4096]);
   assert(pooled.out[1].get("global_pool") === pooled.out[0]);
 });
 
 test("vgg16() with fcConvPadding SAME on 32×32 gives [batch, classes] logits via fc6's centre tap", () => {
   const { g, out: [logits, endPoints] } = build((x) => vgg16(x, { numClasses: 10, fcConvPadding: "SAME" }), [3, 32, 32, 3]);
   assertEquals(logits.shape, [3, 10]);
-  assertEquals(endPoints.get("vgg_16/pool5")!.shape, [3, 512, 1, 1]);
+  assertEquals(endPoints.get("vgg_16/pool5")!.shape, [3, 1, 1, 512]);
   const fc6 = g.variables.get("vgg_16/fc6/weights")!;
   assertEquals(fc6.shape, [7, 7, 512, 4096]);
   const slices = g.nodes.filter((n) => n.op === "Slice" && n.inputs[0] === fc6.value);
@@ -96,7 +96,7 @@ test("vgg16() fails like slim's squeeze when fc8 is not 1×1", async () => {
     "vgg_16/fc8/squeezed: Can not squeeze dim[1], expected a dimension of 1, got 2 with input shapes: [2,2,2,10]",
   );
   const { out: [net] } = build((x) => vgg16(x, { numClasses: 10, fcConvPadding: "SAME", spatialSqueeze: false }), [2, 64, 64, 3]);
-  assertEquals(net.shape, [2, 10, 2, 2]);
+  assertEquals(net.shape, [2, 2, 2, 10]);
   await assertThrows(() => build((x) => vgg16(x), [224, 224, 3]), "vgg_16: inputs must be rank 4 NHWC");
 });
 
@@ -108,7 +108,8 @@ test("vggArgScope() adds L2 decay on every weight, zero biases, and takes a weig
   assert(g.variables.get("vgg_16/fc8/weights")!.initializer.name.startsWith("xavier"), "slim's Xavier by default");
   assertEquals(g.variables.get("vgg_16/fc8/biases")!.initializer.name, "zeros");
   assertEquals(g.nodes.filter((n) => n.op === "Placeholder" && n.attrs.random).length, 0);
-  assertEquals(g.nodes.filter((n) => n.op === "Relu").length, 15); // every layer but fc8
+  const [logits] = build((x) => vgg16(x, { numClasses: 10, isTraining: false })).out;
+  assertEquals(ancestorNodes([logits]).filter((n) => n.op === "Relu").length, 15); // every layer but fc8
 
   const he = varianceScalingInitializer();
   const g2 = new Graph();
@@ -120,4 +121,23 @@ test("vggArgScope() adds L2 decay on every weight, zero biases, and takes a weig
   assertEquals(g2.nodes.filter((n) => n.op === "Placeholder" && n.attrs.random).map((n) => n.name), [
     "vgg_a/dropout6/dropout/noise", "vgg_a/dropout7/dropout/noise",
   ]);
+});
+
+test("vgg16() explains how to fix 32x32 inputs without fcConvPadding SAME, and NCHW images", async () => {
+  await assertThrows(
+    () => build((x) => vgg16(x, { numClasses: 10 }), [2, 32, 32, 1]),
+    `vgg_16: 32x32 images leave pool5 1x1, smaller than fc6's 7x7 VALID filter (slim's vgg_16 expects 224x224); pass fcConvPadding: "SAME"`,
+  );
+  await assertThrows(
+    () => build((x) => vgg16(x), [2, 3, 224, 224]),
+    "vgg_16: input images [2, 3, 224, 224] looks like NCHW (3 channels of 224x224), but dataFormat is NHWC (slim's default)",
+  );
+});
+
+test("vgg16() runs in NCHW inside: the only activation transposes are at the input and the fetched end points", () => {
+  const { out: [logits] } = build((x) => vgg16(x, { numClasses: 10, fcConvPadding: "SAME" }), [2, 32, 32, 3]);
+  const transposes = ancestorNodes([logits]).filter((n) => n.op === "Transpose");
+  // The input, then fc6..fc8's 1x1 maps (which lower to Reshape), around the dropouts.
+  assertEquals(transposes[0].inputs[0].shape, [2, 32, 32, 3]);
+  assert(transposes.slice(1).every((n) => n.inputs[0].shape[1] * n.inputs[0].shape[2] === 1 || n.inputs[0].shape[2] * n.inputs[0].shape[3] === 1), "only 1x1 maps after the input");
 });

@@ -24,6 +24,7 @@ function declareBinary(type: string, apiName: string, onnx: string, grad: Rule):
     },
     grad,
     lower: (l) => void l.emit(onnx, sameRankInputs(l), { outputs: l.outputs }),
+    unknownDims: true,
   });
 }
 

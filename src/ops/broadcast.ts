@@ -3,7 +3,7 @@
  * autodiff engine (which sums gradients back over broadcast axes).
  * @module
  */
-import { formatShape } from "../graph/host_tensor.ts";
+import { formatShape, isFullyKnown, UNKNOWN_DIM } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import type { Lowering } from "./registry.ts";
 
@@ -22,8 +22,9 @@ export function broadcastShapes(op: string, tensors: readonly Tensor[]): number[
     for (let i = 0; i < t.rank; i++) {
       const j = rank - t.rank + i;
       const d = t.shape[i];
-      if (out[j] === 1) out[j] = d;
-      else if (d !== 1 && d !== out[j]) {
+      // An unknown dimension (-1) meets n as n (it must be n or 1 at run time) and 1 as itself.
+      if (out[j] === 1 || (out[j] === UNKNOWN_DIM && d !== 1)) out[j] = d;
+      else if (d !== 1 && d !== UNKNOWN_DIM && d !== out[j]) {
         throw new Error(
           `${op}: cannot broadcast ${tensors.map((x) => `${formatShape(x.shape)} (tensor ${x.name})`).join(" with ")}`,
         );
@@ -70,6 +71,9 @@ export function sameRankInputs(l: Lowering<unknown>): string[] {
   return l.inputs.map((name, i) => {
     const t = l.node.inputs[i];
     if (t.rank === rank) return name;
-    return l.emit("Reshape", [name, l.int64s([...new Array(rank - t.rank).fill(1), ...t.shape])])[0];
+    const lead = new Array(rank - t.rank).fill(1);
+    // Unsqueeze leaves unknown dimensions to run time, where a Reshape constant could not.
+    if (!isFullyKnown(t.shape)) return l.emit("Unsqueeze", [name, l.int64s(lead.map((_, i) => i))])[0];
+    return l.emit("Reshape", [name, l.int64s([...lead, ...t.shape])])[0];
   });
 }

@@ -28,6 +28,7 @@ for (const [type, apiName] of [["Equal", "equal"], ["Less", "less"], ["Greater",
       return [{ shape: broadcastShapes(apiName, [a, b]), dtype: "bool" }];
     },
     lower: (l) => void l.emit(type, sameRankInputs(l), { outputs: l.outputs }),
+    unknownDims: true,
   });
 }
 
@@ -36,6 +37,7 @@ registerOp<{ dtype: DType }>({
   infer: ([x], { dtype }) => [{ shape: [...x.shape], dtype }],
   grad: ({ inputs: [x], attrs, dys: [dy] }) => [x.dtype === "float32" && attrs.dtype === "float32" ? dy : null],
   lower: (l) => void l.emit("Cast", l.inputs, { outputs: l.outputs, attrs: { to: onnxDType(l.attrs.dtype) } }),
+  unknownDims: true,
 });
 
 registerOp<Record<string, never>>({
@@ -50,6 +52,7 @@ registerOp<Record<string, never>>({
     return [null, where(c, dy!, zero), where(c, zero, dy!)];
   },
   lower: (l) => void l.emit("Where", sameRankInputs(l), { outputs: l.outputs }),
+  unknownDims: true,
 });
 
 /**

@@ -6,7 +6,7 @@
  * with the batch moved into the channel axis.
  * @module
  */
-import { formatShape } from "../graph/host_tensor.ts";
+import { formatShape, isFullyKnown } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { apply } from "./apply.ts";
 import { expectDType, expectRank, type Lowering, registerOp } from "./registry.ts";
@@ -16,6 +16,21 @@ export interface ConvAttrs {
   strides: number[];
   pads: number[];
   dilations: number[];
+}
+
+/**
+ * Throws unless every dimension of `x` but the batch (axis 0) is known: the
+ * geometry of a convolution or pooling window needs them when the graph is built.
+ *
+ * @example
+ * ```ts
+ * requireKnownBeyondBatch("conv2d", x); // x [?, 3, 32, 32] passes, [2, 3, ?, 32] throws
+ * ```
+ */
+export function requireKnownBeyondBatch(op: string, x: Tensor): void {
+  if (!isFullyKnown(x.shape.slice(1))) {
+    throw new Error(`${op}: only the batch (dimension 0) of input ${x.describe()} may be unknown; channels and spatial sizes must be fixed`);
+  }
 }
 
 function outSize(size: number, k: number, s: number, d: number, p0: number, p1: number): number {
@@ -29,6 +44,7 @@ registerOp<ConvAttrs>({
     expectRank("conv2d", "filter", w, 4);
     expectDType("conv2d", "input", x, ["float32"]);
     expectDType("conv2d", "filter", w, ["float32"]);
+    requireKnownBeyondBatch("conv2d", x);
     const [n, c, h, wd] = x.shape;
     const [k, ci, kh, kw] = w.shape;
     if (ci !== c) {
@@ -49,8 +65,9 @@ registerOp<ConvAttrs>({
     const [x, w] = l.node.inputs;
     if (isDense(x.shape, w.shape, l.attrs)) {
       // A filter covering the whole input is a matrix product: [N, C·H·W] × [K, C·H·W]ᵀ.
+      // The batch may be unknown (-1); every other dimension is known, so Reshape infers it.
       const [n, k] = [x.shape[0], w.shape[0]];
-      const [xm] = l.emit("Reshape", [l.inputs[0], l.int64s([n, -1])]);
+      const [xm] = l.emit("Reshape", [l.inputs[0], l.int64s([n, x.shape[1] * x.shape[2] * x.shape[3]])]);
       const [wm] = l.emit("Reshape", [l.inputs[1], l.int64s([k, -1])]);
       const [y] = l.emit("Gemm", [xm, wm], { attrs: { transB: 1 } });
       l.emit("Reshape", [y, l.int64s([n, k, 1, 1])], { outputs: l.outputs });
@@ -58,6 +75,7 @@ registerOp<ConvAttrs>({
     }
     l.emit("Conv", l.inputs, { outputs: l.outputs, attrs: convAttrs(l.attrs, w.shape) });
   },
+  unknownDims: true,
 });
 
 /**

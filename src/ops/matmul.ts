@@ -2,7 +2,7 @@
  * Matrix multiplication with NumPy batch broadcasting (ONNX MatMul).
  * @module
  */
-import { formatShape } from "../graph/host_tensor.ts";
+import { formatShape, UNKNOWN_DIM } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { apply } from "./apply.ts";
 import { registerOp } from "./registry.ts";
@@ -22,6 +22,9 @@ registerOp<Record<string, never>>({
     }
     if (a.dtype !== "float32" || b.dtype !== "float32") throw new Error(`matmul: operands must be float32 (tensors ${a.name}, ${b.name})`);
     const k = a.shape[a.rank - 1];
+    if (k === UNKNOWN_DIM || b.shape[b.rank - 1] === UNKNOWN_DIM) {
+      throw new Error(`matmul: only the rows and batch dimensions may be unknown: ${a.name} ${formatShape(a.shape)} times ${b.name} ${formatShape(b.shape)}`);
+    }
     if (b.shape[b.rank - 2] !== k) {
       throw new Error(`matmul: inner dimensions differ: ${a.name} ${formatShape(a.shape)} times ${b.name} ${formatShape(b.shape)}`);
     }
@@ -30,16 +33,19 @@ registerOp<Record<string, never>>({
     const batch: number[] = [];
     for (let i = 0; i < rank; i++) {
       const da = batchA[i - rank + batchA.length] ?? 1, db = batchB[i - rank + batchB.length] ?? 1;
-      if (da !== db && da !== 1 && db !== 1) {
+      // As in broadcasting: an unknown dimension (-1) meets n as n and 1 as itself.
+      const known = [da, db].filter((d) => d !== 1 && d !== UNKNOWN_DIM);
+      if (known.length === 2 && da !== db) {
         throw new Error(`matmul: batch dimensions do not broadcast: ${a.name} ${formatShape(a.shape)} and ${b.name} ${formatShape(b.shape)}`);
       }
-      batch.push(Math.max(da, db));
+      batch.push(known[0] ?? (da === UNKNOWN_DIM || db === UNKNOWN_DIM ? UNKNOWN_DIM : 1));
     }
     return [{ shape: [...batch, a.shape[a.rank - 2], b.shape[b.rank - 1]], dtype: "float32" }];
   },
   // Batch-broadcast gradients come back in the output's batch shape; the engine sums them.
   grad: ({ inputs: [a, b], dys: [dy] }) => [matmul(dy!, swapLast(b)), matmul(swapLast(a), dy!)],
   lower: (l) => void l.emit("MatMul", l.inputs, { outputs: l.outputs }),
+  unknownDims: true,
 });
 
 /**

@@ -3,7 +3,8 @@
  * and broadcast. Their gradients move the gradient back the same way.
  * @module
  */
-import { formatShape, numElements } from "../graph/host_tensor.ts";
+import { formatShape, isFullyKnown, numElements, UNKNOWN_DIM } from "../graph/host_tensor.ts";
+import type { Graph } from "../graph/graph.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { apply } from "./apply.ts";
 import { normalizeAxis, registerOp } from "./registry.ts";
@@ -11,14 +12,36 @@ import { normalizeAxis, registerOp } from "./registry.ts";
 registerOp<{ shape: number[] }>({
   type: "Reshape",
   infer: ([x], { shape }, name) => {
+    if (!isFullyKnown(x.shape)) return [{ shape: unknownReshape(x, shape, name), dtype: x.dtype }];
     if (numElements(shape) !== x.size || shape.some((d) => !Number.isInteger(d) || d < 0)) {
       throw new Error(`reshape: cannot reshape ${x.name} ${formatShape(x.shape)} (${x.size} elements) to ${formatShape(shape)} (node ${name})`);
     }
     return [{ shape: [...shape], dtype: x.dtype }];
   },
   grad: ({ inputs: [x], dys: [dy] }) => [reshape(dy!, [...x.shape])],
+  // ONNX Reshape infers a -1 entry: the one unknown dimension, found at run time.
   lower: (l) => void l.emit("Reshape", [l.inputs[0], l.int64s(l.attrs.shape)], { outputs: l.outputs }),
+  unknownDims: true,
 });
+
+/**
+ * The shape of a reshape of `x`, which has one unknown dimension: `shape` must
+ * hold exactly one -1 (that dimension, carried whole) and the known dimensions of
+ * both must hold the same number of elements.
+ */
+function unknownReshape(x: Tensor, shape: readonly number[], name: string): number[] {
+  const unknownIn = x.shape.filter((d) => d === UNKNOWN_DIM).length;
+  const unknownOut = shape.filter((d) => d === UNKNOWN_DIM).length;
+  const knownIn = numElements(x.shape.filter((d) => d !== UNKNOWN_DIM));
+  const knownOut = numElements(shape.filter((d) => d !== UNKNOWN_DIM));
+  if (unknownIn !== 1 || unknownOut !== 1 || knownIn !== knownOut || shape.some((d) => !Number.isInteger(d) || d < UNKNOWN_DIM)) {
+    throw new Error(
+      `reshape: cannot reshape ${x.name} ${formatShape(x.shape)} to [${shape.join(", ")}] (node ${name}): ` +
+        `with an unknown dimension, the target needs one -1 and the known dimensions must keep their ${knownIn} elements`,
+    );
+  }
+  return [...shape];
+}
 
 registerOp<{ perm: number[] }>({
   type: "Transpose",
@@ -34,7 +57,17 @@ registerOp<{ perm: number[] }>({
     perm.forEach((p, i) => (inverse[p] = i));
     return [transpose(dy!, inverse)];
   },
-  lower: (l) => void l.emit("Transpose", l.inputs, { outputs: l.outputs, attrs: { perm: l.attrs.perm } }),
+  lower: (l) => {
+    const x = l.node.inputs[0];
+    // Moving only size-1 axes (NCHW <-> NHWC of a 1x1 map) keeps the element order: a free Reshape.
+    const moved = l.attrs.perm.filter((a) => x.shape[a] !== 1);
+    const inferable = x.shape.filter((d) => d === UNKNOWN_DIM).length <= 1;
+    if (inferable && moved.every((a, i) => i === 0 || a > moved[i - 1])) {
+      return void l.emit("Reshape", [l.inputs[0], l.int64s(l.attrs.perm.map((a) => x.shape[a]))], { outputs: l.outputs });
+    }
+    l.emit("Transpose", l.inputs, { outputs: l.outputs, attrs: { perm: l.attrs.perm } });
+  },
+  unknownDims: true,
 });
 
 registerOp<{ begin: number[]; size: number[] }>({
@@ -130,7 +163,8 @@ registerOp<{ shape: number[] }>({
  */
 export function reshape(x: Tensor, shape: number[]): Tensor {
   const unknown = shape.indexOf(-1);
-  if (unknown >= 0) {
+  // With an unknown dimension in x, the -1 stands for it and stays unknown (checked by the shape rule).
+  if (unknown >= 0 && isFullyKnown(x.shape)) {
     const known = numElements(shape.filter((_, i) => i !== unknown));
     shape = shape.map((d, i) => (i === unknown ? (known === 0 ? 0 : x.size / known) : d));
   }
@@ -149,7 +183,101 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
 export function transpose(x: Tensor, perm?: number[]): Tensor {
   const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i);
   if (p.every((v, i) => v === i)) return x;
-  return apply("Transpose", [x], { perm: p });
+  const key = p.join(",");
+  const memo = transposed.get(x) ?? new Map<string, Tensor>();
+  transposed.set(x, memo);
+  let out = memo.get(key);
+  if (!out) {
+    out = sinkTranspose(x, p, SINK_DEPTH) ?? apply("Transpose", [x], { perm: p });
+    memo.set(key, out);
+  }
+  return out;
+}
+
+/**
+ * Layers take and return slim's NHWC but compute in ONNX's NCHW, so a chain of
+ * layers meets transposes at every boundary. `transpose` folds them away as the
+ * graph is built: a transpose of a transpose composes into one (none when the two
+ * cancel), and one of an elementwise result, a padding, a concatenation or a
+ * keep-dims reduction (a global average pool) whose operands would cancel (or were
+ * already transposed for another consumer) is moved onto those operands. So
+ * activations, residual sums, explicit paddings and Inception's concatenations
+ * between layers stay in NCHW too; the NHWC tensors left behind are computed only
+ * when fetched. Results are memoized per tensor and permutation, so a map used
+ * twice (a residual shortcut) is transposed once.
+ */
+const transposed = new WeakMap<Tensor, Map<string, Tensor>>();
+const SINK_DEPTH = 6;
+const ELEMENTWISE_UNARY = new Set(["Relu", "Relu6", "Sigmoid", "Tanh", "Neg", "Exp", "Abs", "Identity", "Sqrt", "Log", "Reciprocal"]);
+const ELEMENTWISE_BINARY = new Set(["Add", "Sub", "Mul", "Div", "Maximum", "Minimum"]);
+/** Reductions that keep the reduced axes (a global average pool): they move past a transpose with their axes renumbered. */
+const KEEPDIMS_REDUCTIONS = new Set(["ReduceMean", "ReduceSum", "ReduceMax"]);
+/** Broadcast operands at most this big (biases, scalars, per-channel scales) are transposed along when a transpose sinks past them. */
+const SMALL_OPERAND = 4096;
+
+/** Per graph: the tensors some node reads, indexed incrementally as nodes are added. */
+const consumers = new WeakMap<Graph, { scanned: number; read: WeakSet<Tensor> }>();
+
+function isConsumed(t: Tensor): boolean {
+  let index = consumers.get(t.graph);
+  if (!index) consumers.set(t.graph, index = { scanned: 0, read: new WeakSet() });
+  const nodes = t.graph.nodes;
+  for (; index.scanned < nodes.length; index.scanned++) for (const input of nodes[index.scanned].inputs) index.read.add(input);
+  return index.read.has(t);
+}
+
+function compose(inner: readonly number[], outer: readonly number[]): number[] {
+  return outer.map((o) => inner[o]);
+}
+
+/** Whether `transpose(x, p)` folds into the producers of `x` or exists already (so moving it there costs nothing). */
+function cancels(x: Tensor, p: readonly number[], depth: number): boolean {
+  // Already transposed this way and computed for another consumer (a residual
+  // shortcut's source, which the branch's first layer transposed): reusing it is free.
+  const existing = transposed.get(x)?.get(p.join(","));
+  if (existing && isConsumed(existing)) return true;
+  const node = x.node;
+  if (node.op === "Transpose") return compose(node.attrs.perm as number[], p).every((v, i) => v === i);
+  if (depth === 0) return false;
+  if (ELEMENTWISE_UNARY.has(node.op) || node.op === "Pad") return cancels(node.inputs[0], p, depth - 1);
+  if (node.op === "Concat") return node.inputs.every((t) => cancels(t, p, depth - 1));
+  if (KEEPDIMS_REDUCTIONS.has(node.op) && node.attrs.keepDims) return cancels(node.inputs[0], p, depth - 1);
+  if (ELEMENTWISE_BINARY.has(node.op)) {
+    // Some operand must cancel; the others must cancel too or be small broadcast ones.
+    const folds = node.inputs.map((t) => cancels(t, p, depth - 1));
+    return folds.some(Boolean) && node.inputs.every((t, i) => folds[i] || isSmallOperand(t, x));
+  }
+  return false;
+}
+
+/** A broadcast operand small enough to transpose on its own; an unknown batch counts as 1 in `x`'s size (a lower bound). */
+function isSmallOperand(t: Tensor, x: Tensor): boolean {
+  if (!isFullyKnown(t.shape)) return false;
+  return t.size < numElements(x.shape.filter((d) => d !== UNKNOWN_DIM)) && t.size <= SMALL_OPERAND;
+}
+
+function sinkTranspose(x: Tensor, p: number[], depth: number): Tensor | null {
+  const node = x.node;
+  if (node.op === "Transpose") return transpose(node.inputs[0], compose(node.attrs.perm as number[], p));
+  if (!cancels(x, p, depth)) return null;
+  if (node.op === "Pad") {
+    const { before, after } = node.attrs as { before: number[]; after: number[] };
+    return pad(transpose(node.inputs[0], p), p.map((a) => before[a]), p.map((a) => after[a]));
+  }
+  if (node.op === "Concat") {
+    const axis = normalizeAxis("concat", node.attrs.axis as number, x.rank);
+    return concat(node.inputs.map((t) => transpose(t, p)), p.indexOf(axis));
+  }
+  if (KEEPDIMS_REDUCTIONS.has(node.op)) {
+    const axes = (node.attrs.axes as number[]).map((a) => p.indexOf(a)).sort((a, b) => a - b);
+    return apply(node.op, [transpose(node.inputs[0], p)], { ...node.attrs, axes });
+  }
+  // An elementwise node: the same op on transposed operands (small ones padded to full rank first).
+  const operands = node.inputs.map((t) => {
+    if (t.rank === 0) return t;
+    return transpose(t.rank === x.rank ? t : reshape(t, [...new Array(x.rank - t.rank).fill(1), ...t.shape]), p);
+  });
+  return apply(node.op, operands, { ...node.attrs });
 }
 
 /**

@@ -23,6 +23,7 @@ function declareUnary(type: string, onnx: string, grad?: Rule, floatOnly = true)
     },
     grad,
     lower: (l) => void l.emit(onnx, l.inputs, { outputs: l.outputs }),
+    unknownDims: true,
   });
 }
 
@@ -113,6 +114,30 @@ export function reciprocal(x: Tensor): Tensor {
  */
 export function relu(x: Tensor): Tensor {
   return apply("Relu", [x]);
+}
+
+registerOp<Record<string, never>>({
+  type: "Relu6",
+  infer: ([x]) => {
+    if (x.dtype !== "float32") throw new Error(`relu6: input must be float32, got ${x.dtype} (tensor ${x.name})`);
+    return [{ shape: [...x.shape], dtype: x.dtype }];
+  },
+  // Zero at both kinks (0 and 6), as TensorFlow's Relu6Grad.
+  grad: ({ inputs: [x], dys: [dy] }) => [mul(dy!, mul(cast(greater(x, 0), "float32"), cast(less(x, 6), "float32")))],
+  lower: (l) => void l.emit("Clip", [l.inputs[0], l.scalar(0), l.scalar(6)], { outputs: l.outputs }),
+});
+
+/**
+ * min(max(x, 0), 6), TF's `relu6` (MobileNet's activation). Its gradient is 1
+ * strictly between 0 and 6 and 0 elsewhere.
+ *
+ * @example
+ * ```ts
+ * const h = relu6(conv);
+ * ```
+ */
+export function relu6(x: Tensor): Tensor {
+  return apply("Relu6", [x]);
 }
 
 /**

@@ -12,7 +12,7 @@ import { Graph, GraphKeys } from "../../src/graph/graph.ts";
 import type { HostTensor } from "../../src/graph/host_tensor.ts";
 import { varianceScalingInitializer } from "../../src/graph/initializers.ts";
 import { placeholder, type Variable } from "../../src/graph/variable.ts";
-import { argScope, conv2d, flatten, fullyConnected, maxPool2d, toNCHW } from "../../src/layers/mod.ts";
+import { argScope, conv2d, flatten, fullyConnected, maxPool2d } from "../../src/layers/mod.ts";
 import { createTrainOp, type TrainOp } from "../../src/learning/create_train_op.ts";
 import { momentum } from "../../src/learning/optimizers/mod.ts";
 import { train } from "../../src/learning/train.ts";
@@ -107,7 +107,7 @@ export function buildNet(batchSize: number, side = 28): TrainOp {
     const images = placeholder([batchSize, side, side, 1], "float32", "images");
     const labels = placeholder([batchSize, 10], "float32", "labels");
     const logits = argScope([conv2d, fullyConnected], { weightsInitializer: varianceScalingInitializer() }, () => {
-      let net = conv2d(toNCHW(images), 8, [3, 3], { scope: "conv1" });
+      let net = conv2d(images, 8, [3, 3], { scope: "conv1" });
       net = maxPool2d(net, [2, 2], { scope: "pool1" });
       net = conv2d(net, 16, [3, 3], { scope: "conv2" });
       net = maxPool2d(net, [2, 2], { scope: "pool2" });
