@@ -37,6 +37,7 @@ export * as checkpoint from "./src/checkpoint/mod.ts";
 export * as data from "./src/data/mod.ts";
 export * as runtime from "./src/runtime/mod.ts";
 export * as fs from "./src/fs/mod.ts";
+export * as onnx from "./src/onnx/mod.ts";
 export { gradients } from "./src/autodiff/gradients.ts";
 export { getDefaultGraph, Graph, GraphKeys, resetDefaultGraph } from "./src/graph/graph.ts";
 export { constant, placeholder, variable } from "./src/graph/variable.ts";

@@ -2,8 +2,10 @@
 // Builds the browser demo into web/demo/dist/: the page's script bundled with
 // esbuild (each onnxruntime-web build in its own chunk, loaded only when its
 // provider is picked), onnxruntime-web's .wasm/.mjs runtime files beside it, and
-// a few hundred real digits from the `mnist` package as digits.json.
-// Usage: node scripts/build_demo.mjs [--digits-per-class N]
+// a few hundred real digits from the `mnist` package as digits.json, more of the
+// digits 5-9 as digits_5_9.json for the fine-tuning mode, and the pretrained digits
+// 0-4 model (web/demo/pretrained_digits04.onnx, made by scripts/make_demo_onnx.ts).
+// Usage: node scripts/build_demo.mjs [--digits-per-class N] [--fine-tune-per-class N]
 import { build } from "esbuild";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -16,6 +18,9 @@ const out = join(demo, "dist");
 const require = createRequire(join(root, "package.json"));
 const arg = process.argv.indexOf("--digits-per-class");
 const perClass = arg > 0 ? Number(process.argv[arg + 1]) : 32;
+const ftArg = process.argv.indexOf("--fine-tune-per-class");
+const fineTunePerClass = ftArg > 0 ? Number(process.argv[ftArg + 1]) : 96;
+const PRETRAINED = "pretrained_digits04.onnx";
 
 mkdirSync(out, { recursive: true });
 const started = performance.now();
@@ -50,13 +55,19 @@ for (const f of runtimeFiles) {
 }
 
 writeFileSync(join(out, "digits.json"), JSON.stringify(pickDigits(perClass)));
-console.log(`build_demo: web/demo/dist (${runtimeFiles.length} runtime files, ${perClass * 10} digits) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+writeFileSync(join(out, "digits_5_9.json"), JSON.stringify(pickDigits(fineTunePerClass, [5, 6, 7, 8, 9])));
+if (!existsSync(join(demo, PRETRAINED))) throw new Error(`build_demo: web/demo/${PRETRAINED} is missing (make it with npx tsx scripts/make_demo_onnx.ts)`);
+copyFileSync(join(demo, PRETRAINED), join(out, PRETRAINED));
+console.log(
+  `build_demo: web/demo/dist (${runtimeFiles.length} runtime files, ${perClass * 10} digits, ${fineTunePerClass * 5} digits 5-9, ${PRETRAINED}) ` +
+    `in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+);
 
-/** `perClass` digits of each class, shuffled with a fixed seed, pixels snapped to MNIST's 0-255. */
-function pickDigits(perClass) {
+/** `perClass` digits of each class in `classes`, shuffled with a fixed seed, pixels snapped to MNIST's 0-255. */
+function pickDigits(perClass, classes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) {
   const side = 28, px = side * side;
   const all = [];
-  for (let d = 0; d < 10; d++) {
+  for (const d of classes) {
     const data = JSON.parse(readFileSync(require.resolve(`mnist/src/digits/${d}.json`), "utf8")).data;
     const available = Math.floor(data.length / px);
     if (available < perClass) throw new Error(`mnist digit ${d}: only ${available} samples, asked for ${perClass}`);

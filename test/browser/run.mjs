@@ -7,6 +7,10 @@
 //       parameters stay in GPU buffers;
 //   (c) offers a checkpoint (safetensors) and a TensorBoard event file (TFRecord)
 //       for download, and the checkpoint holds the reference run's values;
+//   (d) in its fine-tuning mode imports the bundled pretrained ONNX model frozen,
+//       trains a new head on the digits 5-9 with the loss matching onnxruntime-node
+//       step for step, leaves the imported weights bit-identical and scores the
+//       exported model on held-out digits as the Node run does;
 // and that OpfsFileSystem keeps the FileSystem contract on the real OPFS.
 // Prints one line per case, screenshots to test-output/browser-<ep>.png, and ends with
 // "browser: N passed, N failed, N skipped". Exits non-zero on failures.
@@ -22,6 +26,7 @@ const demoDir = join(root, "web", "demo");
 const outDir = join(root, "test-output");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const STEPS = 8, SEED = 1, RTOL = 1e-3, ATOL = 1e-5;
+const FT_STEPS = 4;
 const PAGE_TIMEOUT_MS = 150_000;
 // DESIGN.md fact 5: headless Chromium gets a WebGPU adapter through SwiftShader with these.
 const FLAGS = [
@@ -67,6 +72,7 @@ if (build.status !== 0) {
 process.stdout.write(build.stdout);
 
 const reference = runReference();
+const fineTuneReference = runFineTuneReference();
 mkdirSync(outDir, { recursive: true });
 const server = await serve(demoDir);
 const base = `http://127.0.0.1:${server.address().port}`;
@@ -82,6 +88,7 @@ try {
 try {
   await runFsCase();
   for (const ep of ["wasm", "webgpu"]) await runCase(ep);
+  for (const ep of ["wasm", "webgpu"]) await runFineTuneCase(ep);
 } finally {
   await browser.close();
   server.close();
@@ -168,6 +175,78 @@ async function runCase(ep) {
     check(trainName, () => checkLosses(result));
     if (ep === "webgpu") check(gpuName, () => checkOnDevice(result));
     await checkAsync(downloadName, () => checkDownloads(page, result, ep));
+  } finally {
+    await context.close();
+  }
+}
+
+// --- the fine-tuning mode on one provider ----------------------------------------
+async function runFineTuneCase(ep) {
+  const t = tag(ep);
+  const lossName = `${t} fine-tune pretrained_digits04.onnx on 5-9, ${FT_STEPS} steps in the page: finite losses that fall and match onnxruntime-node (cpu) step for step (rtol ${RTOL})`;
+  const frozenName = `${t} fine-tune: the imported weights stay bit-identical, only the new head trains${ep === "webgpu" ? " (its state in GPU buffers)" : ""}, and the exported model's held-out accuracy matches onnxruntime-node's`;
+  const names = [lossName, frozenName];
+  if (fineTuneReference.error) return names.forEach((n) => fail(n, `no Node reference: ${fineTuneReference.error}`));
+  const run = await runPage(ep, `mode=finetune&ep=${ep}&steps=${FT_STEPS}&seed=${SEED}`, `browser-finetune-${ep}`);
+  if (run.skip) return names.forEach((n) => skip(n, run.skip));
+  if (run.error) return names.forEach((n) => fail(n, run.error));
+  const r = run.result, ref = fineTuneReference;
+  console.log(
+    `     fine-tune ${ep}: ${r.runtime}, ${r.fs}; median ${r.medianStepMs.toFixed(1)} ms/step (first step ${r.stepMs[0].toFixed(0)} ms), ` +
+      `held-out accuracy ${r.heldOutAccuracy.toFixed(4)} after ${r.steps} steps (node ${ref.heldOutAccuracy.toFixed(4)}), page load to result ${run.wallS.toFixed(1)} s`,
+  );
+  check(lossName, () => {
+    const fmt = (xs) => xs.map((x) => x.toFixed(5)).join(", ");
+    assert(r.losses.length === FT_STEPS, `expected ${FT_STEPS} losses, got ${r.losses.length}`);
+    assert(r.losses.every(Number.isFinite), `a loss is not finite: ${fmt(r.losses)}`);
+    assert(Math.min(...r.losses.slice(1)) < r.losses[0], `the loss never fell below the first step's: ${fmt(r.losses)}`);
+    const bad = r.losses.findIndex((x, i) => !close(x, ref.losses[i]));
+    assert(bad < 0, `step ${bad + 1} differs from onnxruntime-node: page ${fmt(r.losses)}; node ${fmt(ref.losses)}`);
+  });
+  check(frozenName, () => {
+    assert(r.frozen.names.length > 0 && r.frozen.names.join() === ref.frozen.names.join(), `imported variables ${r.frozen.names}; node: ${ref.frozen.names}`);
+    assert(r.frozen.changed.length === 0, `imported weights changed in the page: ${r.frozen.changed.join(", ")}`);
+    assert(r.trained.join() === ref.trained.join() && r.trained.every((n) => n.startsWith("head_5_9/")), `trained ${r.trained}; node: ${ref.trained}`);
+    if (ep === "webgpu") {
+      const off = Object.entries(r.stateLocations).filter(([n, loc]) => n.startsWith("head_5_9/") && loc !== "gpu-buffer");
+      assert(off.length === 0, `head state not in GPU buffers after the last step: ${off.map(([n, l]) => `${n} (${l})`).join(", ")}`);
+    }
+    // One borderline digit may flip between float32 kernels.
+    const slack = 1 / r.heldOutCount + 1e-9;
+    assert(r.heldOutCount === ref.heldOutCount && Math.abs(r.heldOutAccuracy - ref.heldOutAccuracy) <= slack,
+      `held-out accuracy ${r.heldOutAccuracy} over ${r.heldOutCount} digits; node ${ref.heldOutAccuracy} over ${ref.heldOutCount}`);
+  });
+}
+
+/** Opens the page with `query` and waits for its result: { result, wallS } or { error } or { skip }. */
+async function runPage(ep, query, shot) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1100 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+  page.on("pageerror", (e) => consoleErrors.push(e.message));
+  try {
+    if (ep === "webgpu") {
+      await page.goto(`${base}/index.html`);
+      const adapter = await page.evaluate(async () => (navigator.gpu && (await navigator.gpu.requestAdapter()) ? null : "no adapter"));
+      if (adapter) return { skip: "no WebGPU adapter in Chromium (it needs Vulkan: SwiftShader ships with Debian's chromium)" };
+    }
+    const started = performance.now();
+    await page.goto(`${base}/index.html?${query}`);
+    const settled = await page
+      .waitForFunction(() => document.getElementById("result")?.textContent || document.getElementById("error")?.textContent, null, {
+        timeout: PAGE_TIMEOUT_MS,
+        polling: 250,
+      })
+      .then(() => null, (err) => err);
+    const wallS = (performance.now() - started) / 1000;
+    await page.screenshot({ path: join(outDir, `${shot}.png`), fullPage: true });
+    const errorText = await page.textContent("#error");
+    if (settled || errorText) {
+      const why = errorText || `no result within ${PAGE_TIMEOUT_MS / 1000} s (status: ${await page.textContent("#status")})`;
+      return { error: `${why.slice(0, 1500)}${consoleErrors.length ? `\n  console: ${consoleErrors.slice(0, 5).join("\n  ")}` : ""}` };
+    }
+    return { result: JSON.parse(await page.textContent("#result")), wallS };
   } finally {
     await context.close();
   }
@@ -310,6 +389,21 @@ function runReference() {
     return JSON.parse(r.stdout.trim().split("\n").pop());
   } catch (err) {
     return { error: `cannot parse the reference output: ${err.message}` };
+  }
+}
+
+function runFineTuneReference() {
+  const tsx = join(root, "node_modules", ".bin", "tsx");
+  const args = [
+    "web/demo/finetune_reference.ts", "--model", "web/demo/pretrained_digits04.onnx", "--digits", "web/demo/dist/digits_5_9.json",
+    "--steps", String(FT_STEPS), "--seed", String(SEED),
+  ];
+  const r = spawnSync(tsx, args, { cwd: root, encoding: "utf8" });
+  if (r.status !== 0) return { error: `tsx web/demo/finetune_reference.ts exited ${r.status}: ${(r.stderr || r.stdout).trim().slice(-1500)}` };
+  try {
+    return JSON.parse(r.stdout.trim().split("\n").pop());
+  } catch (err) {
+    return { error: `cannot parse the fine-tuning reference output: ${err.message}` };
   }
 }
 

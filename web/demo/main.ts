@@ -1,9 +1,11 @@
 /**
- * The demo page: trains the shared network (net.ts) on onnxruntime-web with the
- * provider the user picks, draws the loss as it falls, keeps checkpoints and
- * events in OPFS and offers them for download. `?ep=wasm|webgpu&steps=N&seed=S`
- * starts a run at once (the browser test drives the page that way); the run's
- * results land in `<pre id="result">` as JSON, errors in `<pre id="error">`.
+ * The demo page: trains the shared network (net.ts) from scratch, or fine-tunes
+ * the bundled pretrained ONNX model (finetune.ts), on onnxruntime-web with the
+ * provider the user picks; draws the loss as it falls, keeps checkpoints and
+ * events in OPFS and offers them for download.
+ * `?mode=scratch|finetune&ep=wasm|webgpu&steps=N&seed=S` starts a run at once (the
+ * browser test drives the page that way); the run's results land in
+ * `<pre id="result">` as JSON, errors in `<pre id="error">`.
  * @module
  */
 import { defaultFileSystem } from "../../src/fs/default.ts";
@@ -11,11 +13,21 @@ import { downloadFile } from "../../src/fs/download.ts";
 import type { FileSystem } from "../../src/fs/types.ts";
 import { createRuntime } from "../../src/runtime/create.ts";
 import type { ExecutionProvider } from "../../src/runtime/types.ts";
-import { type DemoResult, type DigitsJson, parseDigits, runDemo } from "./net.ts";
+import { runFineTune } from "./finetune.ts";
+import { type DigitsJson, parseDigits, runDemo } from "./net.ts";
+
+type Mode = "scratch" | "finetune";
+/** Files of a finished run that the download buttons offer. */
+interface RunFiles {
+  checkpoint: string | null;
+  eventFile: string | null;
+  exported?: string;
+}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
   form: $<HTMLFormElement>("controls"),
+  mode: $<HTMLSelectElement>("mode"),
   ep: $<HTMLSelectElement>("ep"),
   steps: $<HTMLInputElement>("steps"),
   seed: $<HTMLInputElement>("seed"),
@@ -25,6 +37,7 @@ const ui = {
   curve: document.getElementById("curve") as unknown as SVGSVGElement,
   checkpoint: $<HTMLButtonElement>("download-checkpoint"),
   events: $<HTMLButtonElement>("download-events"),
+  model: $<HTMLButtonElement>("download-model"),
   log: $("log"),
   result: $("result"),
   error: $("error"),
@@ -35,67 +48,99 @@ const RUNS = "runs";
 // onnxruntime-web resolves a relative wasmPaths against its own module, so give it
 // the absolute URL of this bundle's folder, where build_demo.mjs put its files.
 const WASM_PATHS = new URL("./", import.meta.url).href;
+/** The pretrained digits 0-4 model that build_demo.mjs copies beside the bundle. */
+const PRETRAINED = "pretrained_digits04.onnx";
+/** A sensible number of steps for each mode, put in the form when the mode changes. */
+const DEFAULT_STEPS: Record<Mode, number> = { scratch: 60, finetune: 200 };
 
-let last: { fs: FileSystem; result: DemoResult } | undefined;
+let last: { fs: FileSystem; result: RunFiles } | undefined;
 
 ui.form.addEventListener("submit", (e) => {
   e.preventDefault();
-  void start(ui.ep.value as ExecutionProvider, Number(ui.steps.value), Number(ui.seed.value));
+  void start(ui.mode.value as Mode, ui.ep.value as ExecutionProvider, Number(ui.steps.value), Number(ui.seed.value));
 });
+ui.mode.addEventListener("change", () => (ui.steps.value = String(DEFAULT_STEPS[ui.mode.value as Mode] ?? ui.steps.value)));
 ui.checkpoint.addEventListener("click", () => offer(last?.result.checkpoint));
 ui.events.addEventListener("click", () => offer(last?.result.eventFile));
+ui.model.addEventListener("click", () => offer(last?.result.exported));
 ui.clear.addEventListener("click", () => void clearRuns());
 addEventListener("unhandledrejection", (e) => showError(e.reason));
 
 const query = new URLSearchParams(location.search);
 if (query.has("ep")) {
+  ui.mode.value = query.get("mode") ?? "scratch";
   ui.ep.value = query.get("ep")!;
   ui.steps.value = query.get("steps") ?? ui.steps.value;
   ui.seed.value = query.get("seed") ?? ui.seed.value;
-  void start(ui.ep.value as ExecutionProvider, Number(ui.steps.value), Number(ui.seed.value));
+  void start((query.get("mode") ?? "scratch") as Mode, query.get("ep") as ExecutionProvider, Number(ui.steps.value), Number(ui.seed.value));
 }
 
-async function start(ep: ExecutionProvider, steps: number, seed: number): Promise<void> {
-  ui.train.disabled = ui.checkpoint.disabled = ui.events.disabled = true;
+async function start(mode: Mode, ep: ExecutionProvider, steps: number, seed: number): Promise<void> {
+  ui.train.disabled = ui.checkpoint.disabled = ui.events.disabled = ui.model.disabled = true;
+  ui.model.hidden = mode !== "finetune";
   ui.result.textContent = ui.error.textContent = ui.log.textContent = "";
   try {
+    if (mode !== "scratch" && mode !== "finetune") throw new Error(`Unknown mode ${JSON.stringify(mode)}: use scratch or finetune`);
     if (ep !== "wasm" && ep !== "webgpu") throw new Error(`Unknown execution provider ${JSON.stringify(ep)}: use wasm or webgpu`);
     if (!(Number.isInteger(steps) && steps >= 2)) throw new Error(`Steps must be an integer of at least 2, got ${steps}`);
     if (ep === "webgpu") await requireAdapter();
     setStatus("Loading digits…");
-    const response = await fetch(new URL("digits.json", import.meta.url));
-    if (!response.ok) throw new Error(`Digits file ${response.url}: HTTP ${response.status} (run scripts/build_demo.mjs)`);
-    const digits = parseDigits((await response.json()) as DigitsJson);
+    const digits = parseDigits((await fetchAsset(mode === "finetune" ? "digits_5_9.json" : "digits.json").then((r) => r.json())) as DigitsJson);
+    const pretrained = mode === "finetune" ? new Uint8Array(await (await fetchAsset(PRETRAINED)).arrayBuffer()) : undefined;
     setStatus(`Loading onnxruntime-web (${ep})…`);
     const runtime = await createRuntime({ package: "onnxruntime-web", executionProvider: ep, wasmPaths: WASM_PATHS });
     const fs = await defaultFileSystem();
     await fs.mkdirp(RUNS);
-    const logdir = fs.join(RUNS, `${ep}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+    const logdir = fs.join(RUNS, `${mode}-${ep}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
     const losses: number[] = [];
     drawCurve(losses, steps);
-    setStatus(`Compiling the train step and training on ${runtime.description}…`);
-    const result = await runDemo({
+    setStatus(
+      pretrained
+        ? `Importing ${PRETRAINED} (${(pretrained.length / 1024).toFixed(0)} KiB), compiling the train step and fine-tuning on ${runtime.description}…`
+        : `Compiling the train step and training on ${runtime.description}…`,
+    );
+    const common = {
       runtime, fs, logdir, digits, steps, seed,
-      log: (line) => (ui.log.textContent += line + "\n"),
-      onStep: ({ step, loss, secPerStep }) => {
+      log: (line: string) => (ui.log.textContent += line + "\n"),
+      onStep: ({ step, loss, secPerStep }: { step: number; loss: number; secPerStep: number }) => {
         losses.push(loss);
         drawCurve(losses, steps);
         setStatus(`Step ${step}/${steps}: loss ${loss.toFixed(4)} (${(secPerStep * 1000).toFixed(0)} ms/step) on ${runtime.description}`);
       },
-    });
+    };
+    let done: string;
+    let result: RunFiles & object;
+    if (pretrained) {
+      const r = await runFineTune({ ...common, model: pretrained });
+      result = r;
+      const frozen = r.frozen.changed.length === 0
+        ? `all ${r.frozen.names.length} imported weights bit-identical to the file`
+        : `imported weights changed: ${r.frozen.changed.join(", ")}`;
+      done = `Done: fine-tuned ${r.trained.join(", ")} for ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}; ` +
+        `held-out accuracy on 5–9 ${(100 * r.heldOutAccuracy).toFixed(1)}% (${r.heldOutCount} digits); ${frozen}; ` +
+        `median ${r.medianStepMs.toFixed(1)} ms/step on ${r.runtime}.`;
+    } else {
+      const r = await runDemo(common);
+      result = r;
+      done = `Done: ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}, median ${r.medianStepMs.toFixed(1)} ms/step on ${r.runtime}.`;
+    }
     last = { fs, result };
     ui.checkpoint.disabled = !result.checkpoint;
     ui.events.disabled = !result.eventFile;
-    setStatus(
-      `Done: ${result.steps} steps, final loss ${result.finalLoss.toFixed(4)}, median ${result.medianStepMs.toFixed(1)} ms/step ` +
-        `on ${result.runtime}. Files are in OPFS under ${logdir}.`,
-    );
+    ui.model.disabled = !result.exported;
+    setStatus(`${done} Files are in OPFS under ${logdir}.`);
     ui.result.textContent = JSON.stringify({ ...result, fs: fs.constructor.name, logdir }, null, 1);
   } catch (err) {
     showError(err);
   } finally {
     ui.train.disabled = false;
   }
+}
+
+async function fetchAsset(name: string): Promise<Response> {
+  const response = await fetch(new URL(name, import.meta.url));
+  if (!response.ok) throw new Error(`Demo file ${response.url}: HTTP ${response.status} (run scripts/build_demo.mjs)`);
+  return response;
 }
 
 async function requireAdapter(): Promise<void> {
