@@ -5,9 +5,11 @@
  * @module
  */
 import type { FileSystem } from "../fs/types.ts";
-import type { HostTensor } from "../graph/host_tensor.ts";
+import { formatShape, type HostTensor } from "../graph/host_tensor.ts";
 import { crc32c } from "../io/crc32c.ts";
-import { CheckpointError, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import {
+  CheckpointError, encodeSafetensorsHeader, readSafetensors, sortedEntries, tensorBytes, type TensorSpec,
+} from "./safetensors.ts";
 
 /**
  * The `format` metadata value of checkpoints slimtrain writes.
@@ -49,9 +51,34 @@ export interface RestoredCheckpoint {
 }
 
 /**
+ * A tensor a checkpoint is written from: its value, or its dtype and shape with a
+ * `read` that produces the value when its turn comes. Lazy tensors let a large
+ * training state be saved with one tensor's host copy alive at a time.
+ *
+ * @example
+ * ```ts
+ * const lazy: CheckpointTensor = { dtype: "float32", shape: [4096, 4096], read: () => session.readValue("fc7/weights") };
+ * ```
+ */
+export type CheckpointTensor = HostTensor | LazyTensor;
+
+/**
+ * A tensor whose value is produced on demand (see `CheckpointTensor`).
+ *
+ * @example
+ * ```ts
+ * const lazy: LazyTensor = { dtype: "float32", shape: [2], read: async () => hostTensor("float32", [2], new Float32Array([1, 2])) };
+ * ```
+ */
+export interface LazyTensor extends TensorSpec {
+  read(): Promise<HostTensor> | HostTensor;
+}
+
+/**
  * Encodes a checkpoint with metadata `global_step`, `format`, `crc32c` (of the
  * data bytes after the header, so any tool can check it) and `header_crc32c`
  * (of the names, dtypes, shapes and metadata, which the data CRC cannot see).
+ * For large states prefer `writeCheckpoint`, which never builds the file in memory.
  *
  * @example
  * ```ts
@@ -63,26 +90,82 @@ export function encodeCheckpoint(
   globalStep: number,
   metadata: Record<string, string>,
 ): Uint8Array {
+  const entries = sortedEntries(tensors);
+  const { header, crcAt } = checkpointHeader(entries, globalStep, metadata);
+  const parts = entries.map(([name, t]) => tensorBytes(name, t));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, header.length));
+  out.set(header);
+  let at = header.length, crc = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+    crc = crc32c(p, crc);
+  }
+  out.set(hexBytes(crc), crcAt);
+  return out;
+}
+
+/**
+ * Writes a checkpoint file atomically, tensor by tensor: the header goes first
+ * with a fixed-width placeholder for the data CRC, each tensor's bytes follow
+ * straight from its array (lazy ones are read when their turn comes and dropped
+ * after), the CRC is computed as they pass, then patched into the header before
+ * the file replaces `file`. The bytes are exactly `encodeCheckpoint`'s.
+ *
+ * @example
+ * ```ts
+ * await writeCheckpoint(fs, "logs/model.ckpt-10.safetensors", { w: hostTensor("float32", [1], new Float32Array([3])) }, 10, {});
+ * ```
+ */
+export async function writeCheckpoint(
+  fs: FileSystem,
+  file: string,
+  tensors: Map<string, CheckpointTensor> | Record<string, CheckpointTensor>,
+  globalStep: number,
+  metadata: Record<string, string>,
+): Promise<void> {
+  const entries = sortedEntries(tensors);
+  const { header, crcAt } = checkpointHeader(entries, globalStep, metadata);
+  await fs.writeFileAtomic(file, async (out) => {
+    await out.write(header);
+    let crc = 0;
+    for (const [name, t] of entries) {
+      const value = "data" in t ? t : await t.read();
+      if (value.dtype !== t.dtype || value.shape.length !== t.shape.length || value.shape.some((d, i) => d !== t.shape[i])) {
+        throw new Error(`writeCheckpoint(): tensor ${JSON.stringify(name)} was declared ${t.dtype} ${formatShape(t.shape)} but read as ${value.dtype} ${formatShape(value.shape)}`);
+      }
+      const bytes = tensorBytes(name, value);
+      crc = crc32c(bytes, crc);
+      await out.write(bytes);
+    }
+    await out.writeAt(crcAt, hexBytes(crc));
+  });
+}
+
+/** The header with a CRC placeholder, and where the 8 hex digits of the real CRC go. */
+function checkpointHeader(
+  entries: readonly (readonly [string, TensorSpec])[],
+  globalStep: number,
+  metadata: Record<string, string>,
+): { header: Uint8Array; crcAt: number } {
   if (!Number.isSafeInteger(globalStep) || globalStep < 0) {
     throw new Error(`Checkpoint global step must be a non-negative integer, got ${globalStep}`);
   }
   for (const key of RESERVED) {
     if (Object.hasOwn(metadata, key)) throw new Error(`Checkpoint metadata key "${key}" is reserved`);
   }
-  const map = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
   const base = { ...metadata, global_step: String(globalStep), format: CHECKPOINT_FORMAT };
-  const bytes = encodeSafetensors(map, { ...base, header_crc32c: describeHeader(map, base), crc32c: PLACEHOLDER });
-  const dataStart = dataOffset(bytes);
-  const crc = new TextEncoder().encode(hex(crc32c(bytes.subarray(dataStart))));
+  const specs = new Map<string, TensorSpec>(entries);
+  const header = encodeSafetensorsHeader(entries, { ...base, header_crc32c: describeHeader(specs, base), crc32c: PLACEHOLDER });
   // Reserved keys appear once, and quotes inside user strings are escaped, so the marker is unique.
   const marker = new TextEncoder().encode(`"crc32c":"${PLACEHOLDER}"`);
-  const at = indexOf(bytes.subarray(0, dataStart), marker);
-  bytes.set(crc, at + marker.length - 1 - PLACEHOLDER.length);
-  return bytes;
+  return { header, crcAt: indexOf(header, marker) + marker.length - 1 - PLACEHOLDER.length };
 }
 
 /**
- * Reads and verifies a checkpoint by prefix (`logs/model.ckpt-5`) or file name.
+ * Reads and verifies a checkpoint by prefix (`logs/model.ckpt-5`) or file name,
+ * a tensor at a time (the file is never held whole); `names` keeps only those
+ * tensors, though every byte is still checksummed.
  *
  * @throws CheckpointError naming the file when it is missing, malformed, not a
  * slimtrain checkpoint, or fails either checksum.
@@ -91,27 +174,24 @@ export function encodeCheckpoint(
  * const { tensors, globalStep } = await restoreCheckpoint(fs, "logs/model.ckpt-5");
  * ```
  */
-export async function restoreCheckpoint(fs: FileSystem, prefixOrFile: string): Promise<RestoredCheckpoint> {
+export async function restoreCheckpoint(
+  fs: FileSystem,
+  prefixOrFile: string,
+  { names }: { names?: readonly string[] } = {},
+): Promise<RestoredCheckpoint> {
   const file = prefixOrFile.endsWith(SUFFIX) ? prefixOrFile : prefixOrFile + SUFFIX;
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    throw new CheckpointError(`cannot be read (${(err as Error).message})`, { file, cause: err });
-  }
-  const { tensors, metadata } = decodeSafetensors(bytes, { file });
+  let dataCrc = 0;
+  const { tensors, metadata, specs, dataStart } = await readSafetensors(fs, file, { names, onData: (b) => (dataCrc = crc32c(b, dataCrc)) });
   const fail = (reason: string, offset: number): never => {
     throw new CheckpointError(reason, { file, offset });
   };
   if (metadata.format !== CHECKPOINT_FORMAT) {
     fail(`format is ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}"`, 8);
   }
-  const dataStart = dataOffset(bytes);
-  const dataCrc = hex(crc32c(bytes.subarray(dataStart)));
-  if (metadata.crc32c !== dataCrc) {
-    fail(`data checksum mismatch (stored ${JSON.stringify(metadata.crc32c)}, computed "${dataCrc}")`, dataStart);
+  if (metadata.crc32c !== hex(dataCrc)) {
+    fail(`data checksum mismatch (stored ${JSON.stringify(metadata.crc32c)}, computed "${hex(dataCrc)}")`, dataStart);
   }
-  const headerCrc = describeHeader(tensors, metadata);
+  const headerCrc = describeHeader(specs, metadata);
   if (metadata.header_crc32c !== headerCrc) {
     fail(`header checksum mismatch (stored ${JSON.stringify(metadata.header_crc32c)}, computed "${headerCrc}")`, 8);
   }
@@ -123,7 +203,7 @@ export async function restoreCheckpoint(fs: FileSystem, prefixOrFile: string): P
 }
 
 /** CRC of a canonical description of the header, independent of JSON spelling and key order. */
-function describeHeader(tensors: Map<string, HostTensor>, metadata: Record<string, string>): string {
+function describeHeader(tensors: ReadonlyMap<string, TensorSpec>, metadata: Record<string, string>): string {
   const names = [...tensors.keys()].sort();
   const keys = Object.keys(metadata).filter((k) => k !== "crc32c" && k !== "header_crc32c").sort();
   const text = JSON.stringify([
@@ -133,13 +213,12 @@ function describeHeader(tensors: Map<string, HostTensor>, metadata: Record<strin
   return hex(crc32c(new TextEncoder().encode(text)));
 }
 
-/** Only called on bytes decodeSafetensors or encodeSafetensors has vouched for. */
-function dataOffset(bytes: Uint8Array): number {
-  return 8 + Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-}
-
 function hex(crc: number): string {
   return (crc >>> 0).toString(16).padStart(8, "0");
+}
+
+function hexBytes(crc: number): Uint8Array {
+  return new TextEncoder().encode(hex(crc));
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {

@@ -12,7 +12,14 @@
  * ```
  * @module
  */
-export { CheckpointError, decodeSafetensors, type DecodedSafetensors, encodeSafetensors } from "./safetensors.ts";
-export { CHECKPOINT_FORMAT, type RestoredCheckpoint, restoreCheckpoint } from "./checkpoint_file.ts";
+export {
+  CheckpointError, decodeSafetensors, type DecodedSafetensors, encodeSafetensors, readSafetensors, type TensorSpec,
+} from "./safetensors.ts";
+export {
+  CHECKPOINT_FORMAT, type CheckpointTensor, type LazyTensor, type RestoredCheckpoint, restoreCheckpoint, writeCheckpoint,
+} from "./checkpoint_file.ts";
 export { latestCheckpoint, type RestoredLatest, restoreLatest, Saver, type SaverOptions } from "./saver.ts";
 export { type CheckpointState, formatState, parseState, readState } from "./state.ts";
+export { type CheckpointKind, type CheckpointTensors, type ReadCheckpointOptions } from "./checkpoint_tensors.ts";
+export { readTensorflowCheckpoint } from "./tf_checkpoint.ts";
+export { readAnyCheckpoint, type ReadAnyCheckpointOptions } from "./read_any.ts";

@@ -5,7 +5,8 @@
  * it needs no parser beyond JSON, so every field can be validated up front.
  * @module
  */
-import { type DType, dtypeSize, formatShape, type HostTensor, numElements } from "../graph/host_tensor.ts";
+import type { FileSystem } from "../fs/types.ts";
+import { allocate, type DType, dtypeSize, formatShape, type HostTensor, numElements } from "../graph/host_tensor.ts";
 
 /**
  * A checkpoint file that cannot be read back as written: truncated, damaged or
@@ -65,6 +66,84 @@ const MAX_HEADER_SIZE = 100_000_000;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
+ * A tensor as a safetensors header records it: dtype and shape.
+ *
+ * @example
+ * ```ts
+ * const spec: TensorSpec = { dtype: "float32", shape: [3, 3, 64, 128] };
+ * ```
+ */
+export interface TensorSpec {
+  dtype: DType;
+  shape: readonly number[];
+}
+
+/**
+ * The 8-byte length and the JSON header of a safetensors file holding `specs` in
+ * the order given, padded with spaces to a multiple of 8 bytes. The data that
+ * follows it is each tensor's `tensorBytes`, in the same order.
+ *
+ * @example
+ * ```ts
+ * const header = encodeSafetensorsHeader([["w", { dtype: "float32", shape: [2] }]], { global_step: "10" });
+ * ```
+ */
+export function encodeSafetensorsHeader(
+  specs: readonly (readonly [string, TensorSpec])[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const fields: string[] = [];
+  const metaKeys = Object.keys(metadata).sort();
+  if (metaKeys.length > 0) {
+    const pairs = metaKeys.map((k) => {
+      if (typeof metadata[k] !== "string") throw new Error(`encodeSafetensors(): metadata ${JSON.stringify(k)} is not a string`);
+      return `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`;
+    });
+    fields.push(`"__metadata__":{${pairs.join(",")}}`);
+  }
+  let offset = 0;
+  for (const [name, t] of specs) {
+    checkSpec(name, t);
+    const end = offset + numElements(t.shape) * dtypeSize(t.dtype);
+    const info = `{"dtype":"${CODES[t.dtype]}","shape":${JSON.stringify(t.shape)},"data_offsets":[${offset},${end}]}`;
+    fields.push(`${JSON.stringify(name)}:${info}`);
+    offset = end;
+  }
+  const json = new TextEncoder().encode(`{${fields.join(",")}}`);
+  const headerLen = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLen);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length);
+  return out;
+}
+
+/**
+ * A tensor's data as the file stores it (little-endian, bools as 0/1 bytes): a
+ * view of the tensor's own memory where that already is the layout, so writing a
+ * checkpoint copies nothing on little-endian machines.
+ *
+ * @example
+ * ```ts
+ * await out.write(tensorBytes("w", hostTensor("float32", [2], new Float32Array([1, 2]))));
+ * ```
+ */
+export function tensorBytes(name: string, t: HostTensor): Uint8Array {
+  checkSpec(name, t);
+  const what = `encodeSafetensors(): tensor ${JSON.stringify(name)}`;
+  if (!ARRAYS[t.dtype].is(t.data)) throw new Error(`${what} has dtype ${t.dtype} but its data is not a ${ARRAYS[t.dtype].name}`);
+  if (t.data.length !== numElements(t.shape)) {
+    throw new Error(`${what} has ${t.data.length} values for shape ${formatShape(t.shape)}`);
+  }
+  if (t.dtype === "bool") return Uint8Array.from(t.data as Uint8Array, (x) => x ? 1 : 0);
+  const view = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  if (LITTLE_ENDIAN) return view;
+  const swapped = view.slice();
+  swapBytes(swapped, dtypeSize(t.dtype));
+  return swapped;
+}
+
+/**
  * Encodes tensors and a string metadata map as safetensors bytes. Tensors are
  * laid out in sorted name order and the header is padded with spaces to a
  * multiple of 8 bytes, so equal inputs always give identical bytes.
@@ -81,54 +160,36 @@ export function encodeSafetensors(
   tensors: Map<string, HostTensor> | Record<string, HostTensor>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))]
-    .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-  const fields: string[] = [];
-  const metaKeys = Object.keys(metadata).sort();
-  if (metaKeys.length > 0) {
-    const pairs = metaKeys.map((k) => {
-      if (typeof metadata[k] !== "string") throw new Error(`encodeSafetensors(): metadata ${JSON.stringify(k)} is not a string`);
-      return `${JSON.stringify(k)}:${JSON.stringify(metadata[k])}`;
-    });
-    fields.push(`"__metadata__":{${pairs.join(",")}}`);
-  }
-  let offset = 0;
-  for (const [name, t] of entries) {
-    checkTensor(name, t);
-    const end = offset + t.data.length * dtypeSize(t.dtype);
-    const info = `{"dtype":"${CODES[t.dtype]}","shape":${JSON.stringify(t.shape)},"data_offsets":[${offset},${end}]}`;
-    fields.push(`${JSON.stringify(name)}:${info}`);
-    offset = end;
-  }
-  const json = new TextEncoder().encode(`{${fields.join(",")}}`);
-  const headerLen = Math.ceil(json.length / 8) * 8;
-  const out = new Uint8Array(8 + headerLen + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLen);
-  let at = 8 + headerLen;
-  for (const [, t] of entries) {
-    const size = dtypeSize(t.dtype);
-    const bytes = t.dtype === "bool"
-      ? Uint8Array.from(t.data as Uint8Array, (x) => x ? 1 : 0)
-      : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    out.set(bytes, at);
-    if (!LITTLE_ENDIAN) swapBytes(out.subarray(at, at + bytes.length), size);
-    at += bytes.length;
+  const entries = sortedEntries(tensors);
+  const parts = [encodeSafetensorsHeader(entries, metadata), ...entries.map(([name, t]) => tensorBytes(name, t))];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
   return out;
 }
 
-function checkTensor(name: string, t: HostTensor): void {
+/**
+ * Entries in sorted name order, the order the header and the data follow.
+ *
+ * @example
+ * ```ts
+ * sortedEntries({ b: tb, a: ta }); // [["a", ta], ["b", tb]]
+ * ```
+ */
+export function sortedEntries<T>(tensors: Map<string, T> | Record<string, T>): [string, T][] {
+  return [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))]
+    .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+}
+
+function checkSpec(name: string, t: TensorSpec): void {
   const what = `encodeSafetensors(): tensor ${JSON.stringify(name)}`;
   if (name === "" || name === "__metadata__") throw new Error(`${what} has a reserved name`);
   if (!(t.dtype in CODES)) throw new Error(`${what} has unsupported dtype ${String(t.dtype)}`);
   if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new Error(`${what} has an invalid shape ${formatShape(t.shape)}`);
-  }
-  if (!ARRAYS[t.dtype].is(t.data)) throw new Error(`${what} has dtype ${t.dtype} but its data is not a ${ARRAYS[t.dtype].name}`);
-  if (t.data.length !== numElements(t.shape)) {
-    throw new Error(`${what} has ${t.data.length} values for shape ${formatShape(t.shape)}`);
   }
 }
 
@@ -147,20 +208,113 @@ function checkTensor(name: string, t: HostTensor): void {
  * ```
  */
 export function decodeSafetensors(bytes: Uint8Array, { file }: { file: string }): DecodedSafetensors {
-  const fail: Fail = (reason, offset, tensor, cause) => {
+  const fail = failIn(file);
+  const headerLen = headerLength(bytes.subarray(0, 8), bytes.length, fail);
+  const { metadata, tensors: layout, dataStart } = parseLayout(bytes.subarray(8, 8 + headerLen), bytes.length, fail);
+  const tensors = new Map<string, HostTensor>();
+  for (const t of [...layout].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
+    tensors.set(t.name, { dtype: t.dtype, shape: t.shape, data: copyOut(bytes, dataStart + t.begin, t, fail) });
+  }
+  return { tensors, metadata };
+}
+
+/**
+ * Reads a safetensors file a tensor at a time, with the validation of
+ * `decodeSafetensors`, never holding the whole file: each tensor's bytes are read
+ * straight into its own array. `names` keeps only those tensors (the others are
+ * still read, in pieces, for `onData`); `onData` sees every data byte in file
+ * order, to checksum the file as it goes. `specs` lists every tensor in the file.
+ *
+ * @throws CheckpointError naming `file` for anything malformed.
+ * @example
+ * ```ts
+ * let crc = 0;
+ * const { tensors } = await readSafetensors(fs, "model.ckpt-5.safetensors", { onData: (b) => (crc = crc32c(b, crc)) });
+ * ```
+ */
+export async function readSafetensors(
+  fs: FileSystem,
+  file: string,
+  { names, onData }: { names?: readonly string[]; onData?: (bytes: Uint8Array) => void } = {},
+): Promise<DecodedSafetensors & { specs: Map<string, TensorSpec>; dataStart: number }> {
+  const fail = failIn(file);
+  const read = async (position: number, target: Uint8Array) => {
+    try {
+      await fs.readInto(file, position, target);
+    } catch (err) {
+      throw new CheckpointError(`cannot be read (${(err as Error).message})`, { file, cause: err });
+    }
+  };
+  const info = await fs.stat(file).catch(() => null);
+  if (!info?.isFile) throw new CheckpointError(`cannot be read (Cannot read ${file}: no such file or directory)`, { file });
+  const first = new Uint8Array(Math.min(8, info.size));
+  await read(0, first);
+  const headerLen = headerLength(first, info.size, fail);
+  const header = new Uint8Array(headerLen);
+  await read(8, header);
+  const { metadata, tensors: layout, dataStart } = parseLayout(header, info.size, fail);
+  const wanted = names ? new Set(names) : null;
+  const tensors = new Map<string, HostTensor>();
+  let scratch: Uint8Array | undefined;
+  for (const t of layout) {
+    const at = dataStart + t.begin;
+    if (wanted && !wanted.has(t.name)) {
+      // Read through a bounded buffer: only the checksum needs these bytes.
+      scratch ??= new Uint8Array(READ_CHUNK);
+      for (let pos = at; pos < dataStart + t.end; pos += READ_CHUNK) {
+        const piece = scratch.subarray(0, Math.min(READ_CHUNK, dataStart + t.end - pos));
+        await read(pos, piece);
+        onData?.(piece);
+      }
+      continue;
+    }
+    const data = allocate(t.dtype, numElements(t.shape));
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    await read(at, bytes);
+    onData?.(bytes);
+    toHostOrder(bytes, at, t, fail);
+    tensors.set(t.name, { dtype: t.dtype, shape: t.shape, data });
+  }
+  const specs = new Map(layout.map((t) => [t.name, { dtype: t.dtype, shape: t.shape }]));
+  return { tensors: new Map(sortedEntries(tensors)), metadata, specs, dataStart };
+}
+
+/** Tensors a reader skips are read for their checksum in pieces of this many bytes. */
+const READ_CHUNK = 4 << 20;
+
+interface TensorLayout {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+function failIn(file: string): Fail {
+  return (reason, offset, tensor, cause) => {
     throw new CheckpointError(reason, { file, offset, tensor, cause });
   };
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length`, 0);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const declared = view.getBigUint64(0, true);
-  if (declared > BigInt(MAX_HEADER_SIZE)) fail(`header length ${declared} exceeds the ${MAX_HEADER_SIZE}-byte limit`, 0);
-  if (declared > BigInt(bytes.length - 8)) fail(`header length ${declared} exceeds the ${bytes.length - 8} bytes after it`, 0);
-  const headerLen = Number(declared);
-  const dataStart = 8 + headerLen;
-  const header = parseHeader(bytes.subarray(8, dataStart), fail);
+}
 
+/** The header length the first 8 bytes declare, checked against the file's size. */
+function headerLength(first: Uint8Array, fileSize: number, fail: Fail): number {
+  if (fileSize < 8) fail(`file is ${fileSize} bytes, too short for the 8-byte header length`, 0);
+  const declared = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  if (declared > BigInt(MAX_HEADER_SIZE)) fail(`header length ${declared} exceeds the ${MAX_HEADER_SIZE}-byte limit`, 0);
+  if (declared > BigInt(fileSize - 8)) fail(`header length ${declared} exceeds the ${fileSize - 8} bytes after it`, 0);
+  return Number(declared);
+}
+
+/** Parses the JSON header and checks that the tensors tile the data exactly; tensors in file order. */
+function parseLayout(
+  raw: Uint8Array,
+  fileSize: number,
+  fail: Fail,
+): { metadata: Record<string, string>; tensors: TensorLayout[]; dataStart: number } {
+  const dataStart = 8 + raw.length;
+  const header = parseHeader(raw, fail);
   let metadata: Record<string, string> = {};
-  const infos: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  const infos: TensorLayout[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === "__metadata__") {
       metadata = parseMetadata(value, fail);
@@ -186,7 +340,7 @@ export function decodeSafetensors(bytes: Uint8Array, { file }: { file: string })
     infos.push({ name, dtype, shape, begin: offsets[0], end: offsets[1] });
   }
 
-  const dataLen = bytes.length - dataStart;
+  const dataLen = fileSize - dataStart;
   infos.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
   for (const t of infos) {
@@ -201,12 +355,17 @@ export function decodeSafetensors(bytes: Uint8Array, { file }: { file: string })
     expected = t.end;
   }
   if (expected !== dataLen) fail(`${dataLen - expected} bytes after the last tensor belong to no tensor`, dataStart + expected);
+  return { metadata, tensors: infos, dataStart };
+}
 
-  const tensors = new Map<string, HostTensor>();
-  for (const t of infos.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
-    tensors.set(t.name, { dtype: t.dtype, shape: t.shape, data: copyOut(bytes, dataStart + t.begin, t, fail) });
+/** Checks a bool tensor's bytes, or swaps a number tensor's bytes in place on big-endian machines. */
+function toHostOrder(bytes: Uint8Array, at: number, t: TensorLayout, fail: Fail): void {
+  if (t.dtype === "bool") {
+    const i = bytes.findIndex((b) => b > 1);
+    if (i >= 0) fail(`bool element ${i} has byte value ${bytes[i]} (expected 0 or 1)`, at + i, t.name);
+  } else if (!LITTLE_ENDIAN) {
+    swapBytes(bytes, dtypeSize(t.dtype));
   }
-  return { tensors, metadata };
 }
 
 type Fail = (reason: string, offset?: number, tensor?: string, cause?: unknown) => never;
@@ -236,7 +395,7 @@ function parseMetadata(value: unknown, fail: Fail): Record<string, string> {
 function copyOut(
   bytes: Uint8Array,
   at: number,
-  t: { name: string; dtype: DType; shape: number[]; begin: number; end: number },
+  t: TensorLayout,
   fail: Fail,
 ): HostTensor["data"] {
   const src = bytes.subarray(at, at + t.end - t.begin);

@@ -5,8 +5,7 @@
  * @module
  */
 import type { FileSystem } from "../fs/types.ts";
-import type { HostTensor } from "../graph/host_tensor.ts";
-import { encodeCheckpoint, type RestoredCheckpoint, restoreCheckpoint, SUFFIX } from "./checkpoint_file.ts";
+import { type CheckpointTensor, type RestoredCheckpoint, restoreCheckpoint, SUFFIX, writeCheckpoint } from "./checkpoint_file.ts";
 import { CheckpointError } from "./safetensors.ts";
 import { type CheckpointState, formatState, readState, resolveStatePath, STATE_FILE } from "./state.ts";
 
@@ -83,7 +82,9 @@ export class Saver {
 
   /**
    * Writes a checkpoint atomically, records it in the state file and rotates
-   * old ones out. Overlapping calls run one after another.
+   * old ones out. Overlapping calls run one after another. The file is streamed a
+   * tensor at a time; lazy tensors (see `CheckpointTensor`) are read as they are
+   * written, so a large state need not be copied to the host all at once.
    *
    * @returns the checkpoint prefix `<logdir>/model.ckpt-<globalStep>`.
    * @example
@@ -93,7 +94,7 @@ export class Saver {
    */
   save(
     logdir: string,
-    tensors: Map<string, HostTensor> | Record<string, HostTensor>,
+    tensors: Map<string, CheckpointTensor> | Record<string, CheckpointTensor>,
     { globalStep, metadata = {} }: { globalStep: number; metadata?: Record<string, string> },
   ): Promise<string> {
     const run = this.queue.then(() => this.saveNow(logdir, tensors, globalStep, metadata));
@@ -116,21 +117,20 @@ export class Saver {
 
   private async saveNow(
     logdir: string,
-    tensors: Map<string, HostTensor> | Record<string, HostTensor>,
+    tensors: Map<string, CheckpointTensor> | Record<string, CheckpointTensor>,
     globalStep: number,
     metadata: Record<string, string>,
   ): Promise<string> {
     const { fs } = this;
     const name = `model.ckpt-${globalStep}`;
     const prefix = fs.join(logdir, name);
-    const bytes = encodeCheckpoint(tensors, globalStep, metadata);
     await fs.mkdirp(logdir);
     try {
       const dir = await this.stateFor(logdir);
       for (const entry of await fs.readDir(logdir)) {
         if (LEFTOVER.test(entry)) await fs.remove(fs.join(logdir, entry));
       }
-      await fs.writeFileAtomic(prefix + SUFFIX, bytes);
+      await writeCheckpoint(fs, prefix + SUFFIX, tensors, globalStep, metadata);
       // Re-saving a step moves it to the back of the queue, as in TensorFlow.
       dir.kept = dir.kept.filter((k) => resolveStatePath(fs, logdir, k.path) !== prefix);
       dir.kept.push({ path: name, time: this.now() / 1000 });
@@ -215,6 +215,8 @@ export async function latestCheckpoint(fs: FileSystem, logdir: string): Promise<
  * Restores the latest checkpoint in `logdir`; null when there is none. A
  * damaged latest checkpoint throws, unless `fallbackToPrevious` is set: then
  * older ones are tried newest first and the damaged ones listed in `skipped`.
+ * `names` keeps only those tensors (an evaluation needs the weights, not
+ * Adam's slots); every byte is still checksummed.
  *
  * @throws CheckpointError when the latest (or, with fallback, every) checkpoint is damaged.
  * @example
@@ -226,7 +228,7 @@ export async function latestCheckpoint(fs: FileSystem, logdir: string): Promise<
 export async function restoreLatest(
   fs: FileSystem,
   logdir: string,
-  { fallbackToPrevious = false }: { fallbackToPrevious?: boolean } = {},
+  { fallbackToPrevious = false, names }: { fallbackToPrevious?: boolean; names?: readonly string[] } = {},
 ): Promise<RestoredLatest | null> {
   const latest = await latestCheckpoint(fs, logdir);
   if (latest === null) return null;
@@ -242,7 +244,7 @@ export async function restoreLatest(
   }
   for (const path of candidates) {
     try {
-      return { ...(await restoreCheckpoint(fs, path)), skipped };
+      return { ...(await restoreCheckpoint(fs, path, { names })), skipped };
     } catch (err) {
       if (!(err instanceof CheckpointError) || !fallbackToPrevious) throw err;
       skipped.push({ path, error: err });

@@ -2,7 +2,9 @@
  * An in-memory file system, for tests and for runs that keep nothing.
  * @module
  */
-import type { AppendHandle, FileInfo, FileSystem } from "./types.ts";
+// The methods stay `async` without awaiting so a thrown error arrives as a rejection, as on disk.
+// deno-lint-ignore-file require-await
+import type { AppendHandle, FileContent, FileInfo, FileSystem } from "./types.ts";
 
 /**
  * Files held in a Map; directories are implied by paths and by `mkdirp`.
@@ -15,8 +17,8 @@ import type { AppendHandle, FileInfo, FileSystem } from "./types.ts";
  * ```
  */
 export class MemoryFileSystem implements FileSystem {
-  readonly files = new Map<string, { data: Uint8Array; mtimeMs: number }>();
-  readonly dirs = new Set<string>([""]);
+  readonly files: Map<string, { data: Uint8Array; mtimeMs: number }> = new Map();
+  readonly dirs: Set<string> = new Set([""]);
 
   join(...parts: string[]): string {
     return parts.filter((p) => p !== "").join("/").replace(/\/+/g, "/");
@@ -28,9 +30,20 @@ export class MemoryFileSystem implements FileSystem {
     return f.data.slice();
   }
 
-  async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  async readInto(path: string, position: number, target: Uint8Array): Promise<void> {
+    const f = this.files.get(norm(path));
+    if (!f) throw new Error(`Cannot read ${path}: no such file or directory`);
+    if (position < 0 || position + target.length > f.data.length) {
+      throw new Error(`Cannot read ${path}: the file ends at byte ${f.data.length}, before byte ${position + target.length}`);
+    }
+    target.set(f.data.subarray(position, position + target.length));
+  }
+
+  async writeFileAtomic(path: string, content: FileContent): Promise<void> {
     this.requireParent(path);
-    this.files.set(norm(path), { data: data.slice(), mtimeMs: Date.now() });
+    // Built apart and only stored when complete, as a rename would publish it.
+    const data = typeof content === "function" ? await collect(content) : content.slice();
+    this.files.set(norm(path), { data, mtimeMs: Date.now() });
   }
 
   async openAppend(path: string): Promise<AppendHandle> {
@@ -93,6 +106,32 @@ export class MemoryFileSystem implements FileSystem {
     const parent = key.includes("/") ? key.slice(0, key.lastIndexOf("/")) : "";
     if (!this.dirs.has(parent)) throw new Error(`Cannot write ${path}: no such file or directory`);
   }
+}
+
+async function collect(content: Exclude<FileContent, Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const patches: { position: number; data: Uint8Array }[] = [];
+  await content({
+    write: async (data) => {
+      chunks.push(data.slice());
+      length += data.length;
+    },
+    writeAt: async (position, data) => {
+      if (position < 0 || position + data.length > length) {
+        throw new Error(`writeAt: bytes ${position}..${position + data.length} are not all written yet (the file has ${length})`);
+      }
+      patches.push({ position, data: data.slice() });
+    },
+  });
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  for (const p of patches) out.set(p.data, p.position);
+  return out;
 }
 
 function norm(path: string): string {

@@ -11,6 +11,6 @@
  */
 export { defaultFileSystem } from "./default.ts";
 export { MemoryFileSystem } from "./memory_fs.ts";
-export { OpfsFileSystem } from "./opfs_fs.ts";
+export { OpfsFileSystem, type OpfsDirectoryHandle, type OpfsFile, type OpfsFileHandle, type OpfsWritableStream } from "./opfs_fs.ts";
 export { downloadFile } from "./download.ts";
-export type { AppendHandle, FileInfo, FileSystem } from "./types.ts";
+export type { AppendHandle, FileContent, FileInfo, FileSystem, FileWriter } from "./types.ts";

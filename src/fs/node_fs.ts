@@ -4,7 +4,7 @@
  */
 import * as fsp from "node:fs/promises";
 import * as nodePath from "node:path";
-import type { AppendHandle, FileInfo, FileSystem } from "./types.ts";
+import type { AppendHandle, FileContent, FileInfo, FileSystem } from "./types.ts";
 
 let tmpCounter = 0;
 
@@ -31,12 +31,29 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
-  async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  async readInto(path: string, position: number, target: Uint8Array): Promise<void> {
+    let handle: fsp.FileHandle | undefined;
+    try {
+      handle = await fsp.open(path, "r");
+      for (let done = 0; done < target.length;) {
+        const { bytesRead } = await handle.read(target, done, target.length - done, position + done);
+        if (bytesRead === 0) throw new Error(`the file ends at byte ${position + done}, before byte ${position + target.length}`);
+        done += bytesRead;
+      }
+    } catch (err) {
+      throw describeError(err, `Cannot read ${path}`);
+    } finally {
+      await handle?.close().catch(() => {});
+    }
+  }
+
+  async writeFileAtomic(path: string, content: FileContent): Promise<void> {
     const tmp = `${path}.tmp-${processId()}-${Date.now()}-${tmpCounter++}`;
     let handle: fsp.FileHandle | undefined;
     try {
       handle = await fsp.open(tmp, "wx");
-      await handle.writeFile(data);
+      if (typeof content === "function") await content(positionalWriter(handle));
+      else await handle.writeFile(content);
       await handle.sync();
       await handle.close();
       handle = undefined;
@@ -135,6 +152,31 @@ export class NodeFileSystem implements FileSystem {
     await handle.close();
     return true;
   }
+}
+
+/** Appends and patches through positional writes, looping until the kernel has taken every byte. */
+function positionalWriter(handle: fsp.FileHandle): { write(data: Uint8Array): Promise<void>; writeAt(position: number, data: Uint8Array): Promise<void> } {
+  let end = 0;
+  const writeAt = async (position: number, data: Uint8Array) => {
+    for (let done = 0; done < data.length;) {
+      const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+      // A write that takes nothing and reports no error would loop forever: call it a full disk.
+      if (bytesWritten === 0) throw Object.assign(new Error("no bytes written"), { code: "ENOSPC" });
+      done += bytesWritten;
+    }
+  };
+  return {
+    write: async (data) => {
+      await writeAt(end, data);
+      end += data.length;
+    },
+    writeAt: async (position, data) => {
+      if (position < 0 || position + data.length > end) {
+        throw new Error(`writeAt: bytes ${position}..${position + data.length} are not all written yet (the file has ${end})`);
+      }
+      await writeAt(position, data);
+    },
+  };
 }
 
 function processId(): number {

@@ -27,6 +27,31 @@ export interface AppendHandle {
 }
 
 /**
+ * Where a streamed `writeFileAtomic` writes: the file being built, before it
+ * replaces the target.
+ */
+export interface FileWriter {
+  /** Appends bytes at the end of what has been written. */
+  write(data: Uint8Array): Promise<void>;
+  /** Overwrites bytes already written, `position` bytes from the start (to patch in a checksum). */
+  writeAt(position: number, data: Uint8Array): Promise<void>;
+}
+
+/**
+ * What `writeFileAtomic` writes: the whole content, or a function that writes it
+ * piece by piece, so a large file (a checkpoint) never exists as one buffer.
+ *
+ * @example
+ * ```ts
+ * const content: FileContent = async (out) => {
+ *   for (const chunk of chunks) await out.write(chunk);
+ * };
+ * await fs.writeFileAtomic("big.bin", content);
+ * ```
+ */
+export type FileContent = Uint8Array | ((out: FileWriter) => Promise<void>);
+
+/**
  * A minimal asynchronous file system.
  *
  * @example
@@ -43,10 +68,18 @@ export interface FileSystem {
   /** Reads a whole file; rejects with a message naming the path when it is missing. */
   readFile(path: string): Promise<Uint8Array>;
   /**
+   * Fills `target` with the file's bytes from byte `position` on, for reading a
+   * large file a part at a time; rejects naming the path when the file is missing
+   * or ends before `target` is full.
+   */
+  readInto(path: string, position: number, target: Uint8Array): Promise<void>;
+  /**
    * Writes a whole file so that readers see either the old content or the new,
    * never a mixture: a temporary file beside it, flushed to disk, then renamed.
+   * When `content` is a function, it writes the temporary file piece by piece; if
+   * it throws, the temporary file is removed and the target is untouched.
    */
-  writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
+  writeFileAtomic(path: string, content: FileContent): Promise<void>;
   /** Opens (creating if needed) a file for appending. */
   openAppend(path: string): Promise<AppendHandle>;
   /** Returns the file's info, or null when nothing is at `path`. */

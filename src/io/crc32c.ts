@@ -12,15 +12,17 @@ import CRC32C from "crc-32/crc32c.js";
 const MASK_DELTA = 0xa282ead8;
 
 /**
- * CRC32C of `bytes` as an unsigned 32-bit integer.
+ * CRC32C of `bytes` as an unsigned 32-bit integer. Pass the CRC of what came
+ * before as `previous` to checksum a stream piece by piece:
+ * crc32c(b, crc32c(a)) === crc32c(a followed by b).
  *
  * @example
  * ```ts
  * crc32c(new TextEncoder().encode("123456789")); // 0xe3069283
  * ```
  */
-export function crc32c(bytes: Uint8Array): number {
-  return CRC32C.buf(bytes) >>> 0;
+export function crc32c(bytes: Uint8Array, previous = 0): number {
+  return CRC32C.buf(bytes, previous | 0) >>> 0;
 }
 
 /**

@@ -1,10 +1,13 @@
 /**
  * Reductions over static axes. Gradients broadcast back over the reduced axes.
+ * Long sums and means are lowered in blocks (see `blocked_reduction.ts`), so what
+ * they report agrees with float64 whatever the provider's accumulator.
  * @module
  */
-import { formatShape } from "../graph/host_tensor.ts";
+import { formatShape, isFullyKnown } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { apply } from "./apply.ts";
+import { lowerSum, type SumReduction } from "./blocked_reduction.ts";
 import { div, mul } from "./binary.ts";
 import { cast, equal } from "./compare.ts";
 import { normalizeAxis, registerOp } from "./registry.ts";
@@ -13,6 +16,8 @@ import { broadcastTo, reshape } from "./shape_ops.ts";
 interface ReduceAttrs {
   axes: number[];
   keepDims: boolean;
+  /** The most elements one ONNX reduction sums (sums only); default `REDUCTION_BLOCK`. */
+  blockSize?: number;
 }
 
 function reducedShape(x: Tensor, axes: number[], keepDims: boolean): number[] {
@@ -33,11 +38,17 @@ function declareReduce(type: string, apiName: string, onnx: string, grad: (x: Te
     },
     grad: ({ inputs: [x], outputs: [y], attrs: { axes }, dys: [dy] }) => [grad(x, y, dy!, axes)],
     lower: (l) => {
-      const keepdims = l.attrs.keepDims ? 1 : 0;
-      // Opset 13 moved ReduceSum's axes to an input; the other reductions follow in opset 18.
-      if (onnx === "ReduceSum") l.emit(onnx, [l.inputs[0], l.int64s(l.attrs.axes)], { outputs: l.outputs, attrs: { keepdims } });
-      else l.emit(onnx, l.inputs, { outputs: l.outputs, attrs: { axes: l.attrs.axes, keepdims } });
+      const { axes, keepDims, blockSize } = l.attrs;
+      if (onnx !== "ReduceMax") {
+        // Sums are lowered in blocks when long: ONNX Runtime accumulates them in float32.
+        // An unknown (batch) dimension leaves the count to run time: one reduction, unblocked.
+        const { shape } = l.node.inputs[0];
+        lowerSum(l, onnx as SumReduction, l.inputs[0], shape, axes, keepDims, l.outputs, isFullyKnown(shape) ? blockSize : Number.MAX_SAFE_INTEGER);
+        return;
+      }
+      l.emit(onnx, l.inputs, { outputs: l.outputs, attrs: { axes, keepdims: keepDims ? 1 : 0 } });
     },
+    unknownDims: true,
   });
 }
 

@@ -1,5 +1,6 @@
 // Damaged files at every reader: seeded mutations of real files (a checkpoint, its
-// state file, an event file, the digits TFRecord shard, an emitted ONNX model)
+// state file, an event file, the digits TFRecord shard, an emitted ONNX model,
+// TensorFlow V1 and V2 checkpoints)
 // must end in a typed error, or an ordinary Error with a message, within a time
 // limit; never a crash, a hang, or a thrown non-Error. Where a reader promises more
 // (a restored checkpoint is the one written; a decoded image has the requested
@@ -10,8 +11,16 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CheckpointError, decodeSafetensors, restoreCheckpoint, restoreLatest } from "../../src/checkpoint/mod.ts";
+import {
+  CheckpointError,
+  decodeSafetensors,
+  readAnyCheckpoint,
+  readTensorflowCheckpoint,
+  restoreCheckpoint,
+  restoreLatest,
+} from "../../src/checkpoint/mod.ts";
 import { readState } from "../../src/checkpoint/state.ts";
+import { TF_FIXTURES } from "../../src/checkpoint/tf_test_fixtures.ts";
 import { encodeExample, parseExample } from "../../src/data/example_proto.ts";
 import { FIXTURES } from "../../src/data/test_fixtures.ts";
 import { tfrecordDataset } from "../../src/data/tfrecord_dataset.ts";
@@ -211,4 +220,54 @@ test("InferenceSession.create() on damaged ONNX models gives an Error, never a c
     const session = await InferenceSession.create(bytes, options);
     await session.release();
   }, { typed: () => false, plainErrors: true });
+});
+
+test("readTensorflowCheckpoint() on damaged V1 and V2 checkpoints: CheckpointError, or exactly what was written", async () => {
+  const fixture = (name: string) => new Uint8Array(readFileSync(join(TF_FIXTURES, name)));
+  const fs = new MemoryFileSystem();
+  const isOwn = (e: unknown) => e instanceof CheckpointError;
+  // The independent writer's V1 file, and one TensorFlow wrote.
+  for (const name of ["vgg_16.ckpt", "real_tf/half_plus_two/export-00000-of-00001"]) {
+    const v1 = fixture(name);
+    await fs.writeFileAtomic("v1.ckpt", v1);
+    const v1Original = (await readTensorflowCheckpoint("v1.ckpt", fs)).tensors;
+    await fuzz(`readTensorflowCheckpoint (V1 ${name})`, 701, [v1], async (bytes) => {
+      await fs.writeFileAtomic("v1.ckpt", bytes);
+      // Every block has a CRC32C: a file that reads must read as written.
+      if (!sameTensors((await readTensorflowCheckpoint("v1.ckpt", fs)).tensors, v1Original)) throw new Error("a damaged V1 file read as different values");
+    }, { typed: isOwn });
+  }
+
+  // V2: damage the index or one data shard of the two-shard checkpoint, or the Snappy-compressed index.
+  for (const dir of ["v2_sharded", "v2_snappy"]) {
+    await fs.mkdirp(dir);
+    const files = readdirSync(join(TF_FIXTURES, dir)).sort();
+    for (const f of files) await fs.writeFileAtomic(`${dir}/${f}`, fixture(`${dir}/${f}`));
+    const original = (await readTensorflowCheckpoint(`${dir}/model.ckpt`, fs)).tensors;
+    for (const [i, f] of files.entries()) {
+      // Both shards go through the same code: damaging one is enough.
+      if (f.includes(".data-00000-") || (dir === "v2_snappy" && !f.endsWith(".index"))) continue;
+      const intact = fixture(`${dir}/${f}`);
+      await fuzz(`readTensorflowCheckpoint (${dir}/${f})`, 702 + i, [intact], async (bytes) => {
+        await fs.writeFileAtomic(`${dir}/${f}`, bytes);
+        const r = await readTensorflowCheckpoint(`${dir}/model.ckpt`, fs);
+        // Blocks and tensors have CRC32Cs: a checkpoint that reads must read as written.
+        if (!sameTensors(r.tensors, original)) throw new Error(`a damaged ${f} read as different values`);
+      }, { typed: isOwn });
+      await fs.writeFileAtomic(`${dir}/${f}`, intact);
+    }
+  }
+});
+
+test("readAnyCheckpoint() on damaged ONNX models and plain safetensors: CheckpointError only", async () => {
+  const { onnx, checkpoint } = await realFiles();
+  const fs = new MemoryFileSystem();
+  await fuzz("readAnyCheckpoint (ONNX initializers)", 801, onnx, async (bytes) => {
+    await fs.writeFileAtomic("m.onnx", bytes);
+    await readAnyCheckpoint("m.onnx", { fs });
+  }, { typed: (e) => e instanceof CheckpointError });
+  await fuzz("readAnyCheckpoint (safetensors)", 802, [checkpoint], async (bytes) => {
+    await fs.writeFileAtomic("w.safetensors", bytes);
+    await readAnyCheckpoint("w.safetensors", { fs });
+  }, { typed: (e) => e instanceof CheckpointError });
 });
