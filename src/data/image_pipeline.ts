@@ -34,6 +34,11 @@ export interface ImagePipelineOptions {
   workers?: number;
   /** Seed of the augmentation draws. Default 0. */
   seed?: number;
+  /**
+   * Records to pass over before the first batch, without reading or decoding them:
+   * a resumed run skips what it already trained on (`step * batchSize`).
+   */
+  skipRecords?: number;
 }
 
 /** A running pipeline: its batches, and `close()` to stop its workers. */
@@ -60,8 +65,12 @@ export async function imagePipeline(records: readonly ImageRecord[], options: Im
   let ds = Dataset.fromArray(records);
   if (shuffleSeed !== undefined) ds = ds.shuffle(records.length, { seed: shuffleSeed });
   if (repeat) ds = ds.repeat();
-  const decode = async (record: ImageRecord, index: number): Promise<{ image: HostTensor; label: HostTensor }> => {
+  const skip = options.skipRecords ?? 0;
+  if (skip > 0) ds = ds.skip(skip);
+  const decode = async (record: ImageRecord, position: number): Promise<{ image: HostTensor; label: HostTensor }> => {
     const bytes = await record.read();
+    // The draw stream is the record's place in the whole run, so a resumed run augments as an uninterrupted one.
+    const index = position + skip;
     const task: DecodeTask = { id: index, bytes, name: record.name, height, width, channels, preprocessing, isTraining, seed, stream: index };
     const result = pool ? await pool.run(task) : runDecodeTask(task);
     if ("error" in result) throw new Error(`Input pipeline: ${result.error}`);

@@ -26,3 +26,4 @@ export { type EvalData, EvalSession, type EvalSessionOptions } from "./eval_sess
 export {
   compileInferenceModel, exportInferenceModel, exportInferenceModelFromValues, type ExportOptions, type InferenceInput,
 } from "./export.ts";
+export { ExponentialMovingAverage, type ExponentialMovingAverageOptions, MOVING_AVERAGE_VARIABLES } from "./moving_averages.ts";

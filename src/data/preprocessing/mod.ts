@@ -4,8 +4,8 @@
  *
  * @example
  * ```ts
- * import { preprocessing } from "slimtrain/data";
- * const preprocess = preprocessing.getPreprocessing("resnet_v1_50", true);
+ * import { data } from "slimtrain";
+ * const preprocess = data.preprocessing.getPreprocessing("resnet_v1_50", true);
  * const x = preprocess(image, 224, 224, seededRandom(1, step));
  * ```
  * @module
