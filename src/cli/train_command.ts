@@ -27,7 +27,7 @@ export const COMMON_FLAGS: FlagSpec[] = [
 
 /** Flags of `slimtrain train`. */
 export const TRAIN_FLAGS: FlagSpec[] = [
-  { name: "steps", type: "number", default: 1000, help: "train until the global step reaches this" },
+  { name: "steps", type: "number", default: 850, help: "train until the global step reaches this" },
   { name: "batch-size", type: "number", default: 32, help: "images per step" },
   { name: "learning-rate", type: "number", default: 2e-4, help: "optimizer learning rate (the peak, when it decays)" },
   {
