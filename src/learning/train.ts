@@ -73,7 +73,7 @@ export interface TrainOptions extends RuntimeOptions {
 const KNOWN = new Set([
   "data", "numberOfSteps", "logEveryNSteps", "saveSummariesSecs", "saveIntervalSecs", "initFn", "trainStepFn", "signal",
   "handleSignals", "fs", "runtime", "seed", "maxToKeep", "keepCheckpointEveryNHours", "log", "onStep",
-  "fallbackToPreviousCheckpoint", "executionProvider", "package", "intraOpNumThreads", "allowCpuFallback", "profileFilePrefix",
+  "fallbackToPreviousCheckpoint", "executionProvider", "package", "intraOpNumThreads", "allowCpuFallback", "profileFilePrefix", "cpuMemArena",
   "wasmPaths", "stepsPerRun",
 ]);
 

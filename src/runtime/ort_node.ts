@@ -29,8 +29,8 @@ export async function nodeRuntime(options: RuntimeOptions = {}): Promise<Runtime
     gpu,
     // Training holds the whole state twice during a step (inputs and outputs); the CPU
     // provider's caches of peak-sized blocks would come on top (see OrtSessionConfig).
-    cpuMemArena: gpu ? undefined : false,
-    memPattern: gpu ? undefined : false,
+    cpuMemArena: gpu ? undefined : options.cpuMemArena ?? false,
+    memPattern: gpu ? undefined : options.cpuMemArena ?? false,
   });
 }
 

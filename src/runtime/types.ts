@@ -25,6 +25,13 @@ export interface RuntimeOptions {
   /** Write ONNX Runtime's per-node profile (JSON) with this file prefix. */
   profileFilePrefix?: string;
   /**
+   * onnxruntime-node's CPU EP: keep ONNX Runtime's memory arena and memory pattern.
+   * Off by default: training holds its whole state twice during a step, and the
+   * arena's cached peak-sized blocks came on top (the VGG-16 main job: 2.2 GB more);
+   * on, steps run about 6-8% faster where memory allows.
+   */
+  cpuMemArena?: boolean;
+  /**
    * onnxruntime-web only: where its .wasm/.mjs runtime files are served, as an
    * absolute URL ending in "/" (a relative one resolves against onnxruntime-web's own
    * module URL, not the page). Default: next to onnxruntime-web's module.
