@@ -7,9 +7,7 @@ import { encode as encodePng } from "fast-png";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { restoreCheckpoint } from "../src/checkpoint/mod.ts";
-import { main } from "../src/cli/main.ts";
 import { encodeExample } from "../src/data/example_proto.ts";
 import { loadMnistDigits } from "../src/data/mnist.ts";
 import { NodeFileSystem } from "../src/fs/node_fs.ts";
@@ -17,6 +15,7 @@ import type { HostTensor } from "../src/graph/host_tensor.ts";
 import { encodeRecords } from "../src/io/tfrecord.ts";
 import * as ortModule from "onnxruntime-node";
 import { onnxTypes } from "../src/onnx/proto.ts";
+import { cli, row } from "./cli_capture.ts";
 import { assert, assertClose, assertEquals, randomArray, test } from "./harness.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -29,24 +28,6 @@ async function readMetadata(path: string): Promise<Record<string, string>> {
 
 const fs = new NodeFileSystem();
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
-  const log = console.log, error = console.error, warn = console.warn, write = process.stdout.write;
-  console.log = (...xs: unknown[]) => void (out += xs.map(String).join(" ") + "\n");
-  console.error = console.warn = (...xs: unknown[]) => void (err += xs.map(String).join(" ") + "\n");
-  (process.stdout as { write: unknown }).write = (chunk: unknown) => {
-    out += String(chunk);
-    return true;
-  };
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-    console.warn = warn;
-    (process.stdout as { write: unknown }).write = write;
-  }
-}
 
 /** Up to `perClass` digits of each class in `classes`, as 28x28 uint8 PNGs. */
 async function digitPngs(classes: number[], perClass: number, from: "train" | "test"): Promise<{ label: number; png: Uint8Array }[]> {
@@ -88,11 +69,6 @@ function writeShards(dir: string, split: string, images: { label: number; png: U
   writeFileSync(join(dir, "labels.txt"), classNames.map((c, i) => `${i}:${c}`).join("\n") + "\n");
 }
 
-function row(out: string, key: string): string {
-  const m = out.match(new RegExp(`^  ${key} +(.*)$`, "m"));
-  assert(m, `no "${key}" row in:\n${out}`);
-  return m[1];
-}
 
 async function tensorsOf(logdir: string): Promise<Map<string, HostTensor>> {
   const { tensors } = await restoreCheckpoint(fs, logdir + "/" + (await fs.readDir(logdir)).find((n) => /^model\.ckpt-\d+\.safetensors$/.test(n))!.replace(/\.safetensors$/, ""));

@@ -10,7 +10,6 @@ import { join } from "node:path";
 import process from "node:process";
 import * as ortModule from "onnxruntime-node";
 import { readState, restoreCheckpoint } from "../src/checkpoint/mod.ts";
-import { main } from "../src/cli/main.ts";
 import { EXPORT_FLAGS } from "../src/cli/eval_export_commands.ts";
 import { buildDigitsEvalGraph, learningRateByName } from "../src/cli/digits_model.ts";
 import { TRAIN_FLAGS } from "../src/cli/train_command.ts";
@@ -25,46 +24,13 @@ import { matmul, mul, reduceMean } from "../src/ops/mod.ts";
 import type { HostTensor } from "../src/graph/host_tensor.ts";
 import { evaluate } from "../src/runtime/evaluate.ts";
 import { readEvents } from "../src/summary/event_reader.ts";
+import { cli, type CliResult, row } from "./cli_capture.ts";
 import { assert, assertClose, assertEquals, randomArray, runtimeName, test } from "./harness.ts";
 import { traceSchedule } from "./schedule_trace.ts";
 
 // deno-lint-ignore no-explicit-any
 const ort: any = (ortModule as { default?: unknown }).default ?? ortModule;
 const fs = new NodeFileSystem();
-
-interface CliResult {
-  code: number;
-  /** console.log and the progress bar's stdout writes, in order. */
-  out: string;
-  err: string;
-}
-
-/** Runs main() with console.log/console.error and process.stdout.write captured. */
-async function cli(args: string[]): Promise<CliResult> {
-  let out = "", err = "";
-  const log = console.log, error = console.error, write = process.stdout.write;
-  console.log = (...xs: unknown[]) => void (out += xs.map(String).join(" ") + "\n");
-  console.error = (...xs: unknown[]) => void (err += xs.map(String).join(" ") + "\n");
-  (process.stdout as { write: unknown }).write = (chunk: unknown) => {
-    out += String(chunk);
-    return true;
-  };
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-    (process.stdout as { write: unknown }).write = write;
-  }
-}
-
-/** The value of a row of train's closing table, e.g. "final loss". */
-function row(out: string, key: string): string {
-  const m = out.match(new RegExp(`^  ${key} +(.*)$`, "m"));
-  assert(m, `no "${key}" row in:\n${out}`);
-  return m[1];
-}
 
 function expectOk(r: CliResult, what: string): void {
   assert(r.code === 0, `${what} exited ${r.code}: ${r.err}\n${r.out}`);

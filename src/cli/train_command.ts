@@ -14,6 +14,7 @@ import type { ExecutionProvider } from "../runtime/types.ts";
 import type { FlagSpec } from "./args.ts";
 import { digitsAccuracy } from "./digits_eval.ts";
 import { buildDigitsTrainGraph, DECAY_TYPES, learningRateByName, OPTIMIZERS, optimizerByName } from "./digits_model.ts";
+import { positiveInteger, printTable, removeCheckpoints } from "./command_utils.ts";
 import { formatDuration, Progress } from "./progress.ts";
 import { stdout } from "./platform.ts";
 
@@ -118,23 +119,9 @@ export async function trainCommand(flags: Record<string, unknown>): Promise<numb
     ["checkpoint", restored.path],
     ["TensorBoard", `tensorboard --logdir ${logdir}`],
   ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  console.log("\n" + rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n"));
+  printTable(rows);
   return accuracy;
 }
 
 /** The digits the `mnist` package ships, split into train and held-out. */
 const MNIST_COUNT = 10000;
-
-function positiveInteger(flags: Record<string, unknown>, name: string): number {
-  const n = Number(flags[name]);
-  if (!(Number.isInteger(n) && n > 0)) throw new Error(`--${name} must be a positive integer, got ${flags[name]}`);
-  return n;
-}
-
-async function removeCheckpoints(fs: Awaited<ReturnType<typeof defaultFileSystem>>, logdir: string): Promise<void> {
-  if (!(await fs.stat(logdir))) return;
-  for (const name of await fs.readDir(logdir)) {
-    if (name === "checkpoint" || name.startsWith("model.ckpt-")) await fs.remove(fs.join(logdir, name));
-  }
-}

@@ -7,6 +7,7 @@
 import type { FileSystem } from "../fs/types.ts";
 import type { HostTensor } from "../graph/host_tensor.ts";
 import { type ImageOptions, prepareImage } from "./image.ts";
+import { listImageFolder } from "./image_records.ts";
 
 /** What {@link loadImageFolder} returns. */
 export interface ImageFolder {
@@ -18,13 +19,6 @@ export interface ImageFolder {
   classNames: string[];
   /** Path of each image, in the order of `images`. */
   files: string[];
-}
-
-const IMAGE_FILE = /\.(png|jpe?g)$/i;
-
-/** Code-unit order, so every runtime and locale sorts alike (as Python's sorted does). */
-function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -47,28 +41,14 @@ export async function loadImageFolder(fs: FileSystem, dir: string, options: Imag
   }
   if (channels !== 1 && channels !== 3) throw new Error(`Channels for ${dir} must be 1 or 3, got ${channels}`);
 
-  const classNames: string[] = [];
-  for (const name of (await fs.readDir(dir)).sort(byName)) {
-    if (name.startsWith(".")) continue;
-    if ((await fs.stat(fs.join(dir, name)))?.isDirectory) classNames.push(name);
-  }
-  if (classNames.length === 0) throw new Error(`Image folder ${dir} has no class subdirectories`);
-
-  const files: string[] = [];
-  const classIds: number[] = [];
-  for (const [id, cls] of classNames.entries()) {
-    const names = (await fs.readDir(fs.join(dir, cls))).filter((n) => IMAGE_FILE.test(n)).sort(byName);
-    for (const n of names) {
-      files.push(fs.join(dir, cls, n));
-      classIds.push(id);
-    }
-  }
-  if (files.length === 0) throw new Error(`Image folder ${dir} has no .png, .jpg or .jpeg files in its class folders`);
+  const { records, classNames } = await listImageFolder(fs, dir);
+  const files = records.map((r) => r.name);
+  const classIds = records.map((r) => r.label);
 
   const per = height * width * channels;
   const data = new Float32Array(files.length * per);
-  for (const [i, file] of files.entries()) {
-    const image = prepareImage(await fs.readFile(file), file, { height, width, channels });
+  for (const [i, record] of records.entries()) {
+    const image = prepareImage(await record.read(), record.name, { height, width, channels });
     data.set(image.data as Float32Array, i * per);
   }
   return {

@@ -5,7 +5,8 @@
  * (`<dir>/<name>_<split>_*.tfrecord` with `labels.txt`).
  * @module
  */
-import { type ImageRecords, listImageFolder, listTfrecordImages } from "../../data/image_records.ts";
+import { decodeImage } from "../../data/image.ts";
+import { type ImageRecord, type ImageRecords, listImageFolder, listTfrecordImages } from "../../data/image_records.ts";
 import type { FileSystem } from "../../fs/types.ts";
 
 /**
@@ -28,4 +29,18 @@ export async function loadSplit(fs: FileSystem, dir: string, split: string): Pro
     throw new Error(`--dataset-dir ${dir} has TFRecord shards but none for split "${split}" (expected <name>_${split}_NNNNN-of-NNNNN.tfrecord)`);
   }
   return { ...(await listImageFolder(fs, dir)), layout: `image folder ${dir}` };
+}
+
+/**
+ * The input channels a net gets: vgg and inception preprocessing need RGB; lenet
+ * and cifarnet keep a grayscale data set's single channel (judged by its first image).
+ *
+ * @example
+ * ```ts
+ * await inputChannels(split.records, "lenet"); // 1 for PNG digits
+ * ```
+ */
+export async function inputChannels(records: readonly ImageRecord[], preprocessing: string): Promise<1 | 3> {
+  if (!["lenet", "cifarnet"].includes(preprocessing)) return 3;
+  return decodeImage(await records[0].read(), records[0].name).shape[2] <= 2 ? 1 : 3;
 }

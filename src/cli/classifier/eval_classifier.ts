@@ -16,10 +16,9 @@ import { evaluateOnce, evaluationLoop } from "../../learning/evaluation.ts";
 import { ExponentialMovingAverage } from "../../learning/moving_averages.ts";
 import { getNetworkFn, networkNames } from "../../nets/nets_factory.ts";
 import type { ExecutionProvider } from "../../runtime/types.ts";
-import { loadSplit } from "./dataset.ts";
+import { inputChannels, loadSplit } from "./dataset.ts";
 import { buildClassifierEvalGraph } from "./graph.ts";
-import { positiveInteger } from "./train_classifier.ts";
-import { decodeImage } from "../../data/image.ts";
+import { positiveInteger, printTable } from "../command_utils.ts";
 
 /**
  * Evaluates and prints the results table; returns the metrics of the last evaluation.
@@ -44,7 +43,7 @@ export async function evalClassifierCommand(flags: Record<string, unknown>): Pro
   const imageSize = flags["eval-image-size"] === undefined
     ? getNetworkFn(modelName, { numClasses }).defaultImageSize
     : positiveInteger(flags, "eval-image-size");
-  const channels: 1 | 3 = ["lenet", "cifarnet"].includes(preprocessing) && decodeImage(await split.records[0].read(), split.records[0].name).shape[2] <= 2 ? 1 : 3;
+  const channels = await inputChannels(split.records, preprocessing);
   const { metrics, modelVariables } = buildClassifierEvalGraph({ modelName, batchSize, imageSize, channels, numClasses, labelsOffset });
   const maxBatches = flags["max-num-batches"] === undefined ? undefined : positiveInteger(flags, "max-num-batches");
   const workers = Number(flags["input-workers"] ?? 2);
@@ -94,8 +93,7 @@ export async function evalClassifierCommand(flags: Record<string, unknown>): Pro
     ...Object.entries(results).map(([k, v]): [string, string] => [`eval/${k}`, `${(100 * v).toFixed(2)}%`]),
     ["TensorBoard", `tensorboard --logdir ${evalDir}`],
   ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  console.log("\n" + rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n"));
+  printTable(rows);
   return results;
 }
 

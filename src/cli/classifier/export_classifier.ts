@@ -14,10 +14,9 @@ import { exportInferenceModelFromValues } from "../../learning/export.ts";
 import { ExponentialMovingAverage } from "../../learning/moving_averages.ts";
 import { getNetworkFn, networkNames } from "../../nets/nets_factory.ts";
 import { softmax } from "../../ops/mod.ts";
-import { loadSplit } from "./dataset.ts";
+import { inputChannels, loadSplit } from "./dataset.ts";
 import { describePreprocessing } from "./preprocessing_notes.ts";
-import { positiveInteger } from "./train_classifier.ts";
-import { decodeImage } from "../../data/image.ts";
+import { positiveInteger } from "../command_utils.ts";
 import type { FlagSpec } from "../args.ts";
 
 /** `slimtrain export --model-name <net>` flags. */
@@ -58,17 +57,17 @@ export async function exportClassifierCommand(flags: Record<string, unknown>): P
     const split = await loadSplit(fs, flags["dataset-dir"], String(flags["dataset-split-name"]));
     classNames = split.classNames.slice(Number(flags["labels-offset"] ?? 0));
     numClasses ??= classNames.length;
-    channels ??= ["lenet", "cifarnet"].includes(preprocessing) && decodeImage(await split.records[0].read(), split.records[0].name).shape[2] <= 2 ? 1 : 3;
+    channels ??= await inputChannels(split.records, preprocessing);
   }
   if (numClasses === undefined) throw new Error("Give --dataset-dir (class names and count) or --num-classes");
   if (channels !== 1 && channels !== 3 && channels !== undefined) throw new Error(`--channels must be 1 or 3, got ${channels}`);
   const networkFn = getNetworkFn(modelName, { numClasses, isTraining: false });
   const size = flags["image-size"] === undefined ? networkFn.defaultImageSize : positiveInteger(flags, "image-size");
-  const inputChannels = channels ?? 3;
+  const channelCount = channels ?? 3;
   const build = (batch: number) => {
     const graph = new Graph();
     return graph.asDefault(() => {
-      const images = placeholder([batch, size, size, inputChannels], "float32", "images");
+      const images = placeholder([batch, size, size, channelCount], "float32", "images");
       const [logits] = networkFn(images);
       return { logits, probabilities: softmax(logits), modelVariables: graph.getCollection<Variable>(GraphKeys.MODEL_VARIABLES) };
     });
@@ -98,7 +97,7 @@ export async function exportClassifierCommand(flags: Record<string, unknown>): P
       values.set(v.name, t);
     }
   }
-  const what = `a ${modelName} with ${numClasses} classes and ${inputChannels} input channels`;
+  const what = `a ${modelName} with ${numClasses} classes and ${channelCount} input channels`;
   for (const v of modelVariables) {
     const t = values.get(v.name);
     if (!t) throw new Error(`Checkpoint ${checkpoint.path} is not ${what}: it has no variable ${v.name}`);
@@ -118,12 +117,12 @@ export async function exportClassifierCommand(flags: Record<string, unknown>): P
       "slimtrain.model": modelName,
       "slimtrain.checkpoint": checkpoint.path,
       "slimtrain.global_step": String(checkpoint.globalStep),
-      "slimtrain.input": `images [${batchText}, ${size}, ${size}, ${inputChannels}] float32, NHWC`,
+      "slimtrain.input": `images [${batchText}, ${size}, ${size}, ${channelCount}] float32, NHWC`,
       "slimtrain.preprocessing": describePreprocessing(preprocessing, size),
       ...(classNames ? { "slimtrain.class_names": JSON.stringify(classNames) } : {}),
       ...(flags["moving-average-decay"] !== undefined ? { "slimtrain.weights": `moving averages (decay ${flags["moving-average-decay"]})` } : {}),
     },
   });
-  console.log(`Wrote ${output}: input images [${batchText}, ${size}, ${size}, ${inputChannels}] float32 NHWC (${preprocessing} preprocessing), outputs logits and probabilities [${batchText}, ${numClasses}]`);
+  console.log(`Wrote ${output}: input images [${batchText}, ${size}, ${size}, ${channelCount}] float32 NHWC (${preprocessing} preprocessing), outputs logits and probabilities [${batchText}, ${numClasses}]`);
   return output;
 }

@@ -8,9 +8,7 @@
  * @module
  */
 import { latestCheckpoint } from "../../checkpoint/saver.ts";
-import { decodeImage } from "../../data/image.ts";
 import { imagePipeline } from "../../data/image_pipeline.ts";
-import type { ImageRecord } from "../../data/image_records.ts";
 import { getPreprocessing } from "../../data/preprocessing/factory.ts";
 import { defaultFileSystem } from "../../fs/default.ts";
 import type { FileSystem } from "../../fs/types.ts";
@@ -21,9 +19,10 @@ import { train } from "../../learning/train.ts";
 import { getNetworkFn, networkNames } from "../../nets/nets_factory.ts";
 import type { ExecutionProvider } from "../../runtime/types.ts";
 import { stdout } from "../platform.ts";
+import { positiveInteger, printTable, removeCheckpoints } from "../command_utils.ts";
 import { formatDuration, Progress } from "../progress.ts";
 import { configureLearningRate, configureOptimizer } from "./configure.ts";
-import { loadSplit } from "./dataset.ts";
+import { inputChannels, loadSplit } from "./dataset.ts";
 import { buildClassifierTrainGraph, type ClassifierShape } from "./graph.ts";
 import { scopeList } from "./flags.ts";
 
@@ -54,7 +53,7 @@ export async function trainClassifierCommand(flags: Record<string, unknown>): Pr
   const imageSize = flags["train-image-size"] === undefined
     ? getNetworkFn(modelName, { numClasses }).defaultImageSize
     : positiveInteger(flags, "train-image-size");
-  const channels = await channelsFor(split.records[0], preprocessing);
+  const channels = await inputChannels(split.records, preprocessing);
   const shape: ClassifierShape = { modelName, batchSize, imageSize, channels, numClasses, labelsOffset };
 
   const learningRate = configureLearningRate(flags, { samplesPerEpoch: split.records.length, maxSteps });
@@ -139,41 +138,8 @@ async function checkpointInitFn(fs: FileSystem, flags: Record<string, unknown>, 
   return assignFromCheckpointFn(path, restore, { ignoreMissingVars: Boolean(flags["ignore-missing-vars"]) });
 }
 
-/** vgg and inception preprocessing need RGB; lenet and cifarnet keep a grayscale data set's single channel. */
-async function channelsFor(first: ImageRecord, preprocessing: string): Promise<1 | 3> {
-  if (!["lenet", "cifarnet"].includes(preprocessing)) return 3;
-  const image = decodeImage(await first.read(), first.name);
-  return image.shape[2] <= 2 ? 1 : 3;
-}
-
-function printTable(rows: [string, string][]): void {
-  const w = Math.max(...rows.map(([k]) => k.length));
-  console.log("\n" + rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n"));
-}
-
 function requireString(flags: Record<string, unknown>, name: string): string {
   const v = flags[name];
   if (typeof v !== "string" || v === "") throw new Error(`--${name} is required in image-classifier mode`);
   return v;
-}
-
-/**
- * A flag that must be a positive integer, with an error naming it.
- *
- * @example
- * ```ts
- * positiveInteger({ "batch-size": 32 }, "batch-size"); // 32
- * ```
- */
-export function positiveInteger(flags: Record<string, unknown>, name: string): number {
-  const n = Number(flags[name]);
-  if (!(Number.isInteger(n) && n > 0)) throw new Error(`--${name} must be a positive integer, got ${flags[name]}`);
-  return n;
-}
-
-async function removeCheckpoints(fs: FileSystem, logdir: string): Promise<void> {
-  if (!(await fs.stat(logdir))) return;
-  for (const name of await fs.readDir(logdir)) {
-    if (name === "checkpoint" || name.startsWith("model.ckpt-")) await fs.remove(fs.join(logdir, name));
-  }
 }
