@@ -44,7 +44,10 @@ first_check=${check_nets%% *}
 set -- $js_nets
 run "slimtrain webgpu $1" 180 node "$bundle" --net "$1" $size_args
 run "pytorch" 150 "${PYTHON:-python3}" bench/gpu/torch_gpu.py --nets vgg_16,resnet_v1_50 $torch_args
+# Mixed precision needs shader-f16: on an adapter without it (SwiftShader) this records the refusal.
+run "slimtrain webgpu $1 fp16" 180 node "$bundle" --net "$1" $size_args --mixed-precision
 shift; for net in "$@"; do run "slimtrain webgpu $net" 180 node "$bundle" --net "$net" $size_args; done
 for net in ${check_nets#* }; do [ "$net" = "$first_check" ] || run "check $net" 90 node "$bundle" --check --net "$net"; done
+[ -n "$first_check" ] && run "check $first_check fp16" 90 node "$bundle" --check --net "$first_check" --mixed-precision
 echo >&2
 node bench/gpu/table.mjs "$results"

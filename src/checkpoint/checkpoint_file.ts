@@ -4,8 +4,8 @@
  * anywhere in the file is caught on restore.
  * @module
  */
-import type { FileSystem } from "../fs/types.ts";
-import { formatShape, type HostTensor } from "../graph/host_tensor.ts";
+import type { FileSystem, FileWriter, StagedFile } from "../fs/types.ts";
+import { dtypeSize, formatShape, type HostTensor, numElements } from "../graph/host_tensor.ts";
 import { crc32c } from "../io/crc32c.ts";
 import {
   CheckpointError, encodeSafetensorsHeader, readSafetensors, sortedEntries, tensorBytes, type TensorSpec,
@@ -32,6 +32,11 @@ export const SUFFIX = ".safetensors";
 const RESERVED = ["global_step", "format", "crc32c", "header_crc32c"];
 /** A fixed-width stand-in, so the real CRC can be patched in without moving any byte. */
 const PLACEHOLDER = "00000000";
+/**
+ * Bytes per write while streaming: big enough that a 1.6 GB state takes ~100
+ * system calls, small enough that checksumming one piece overlaps writing the last.
+ */
+const PIECE = 16 << 20;
 
 /**
  * What restoring a checkpoint returns.
@@ -110,7 +115,8 @@ export function encodeCheckpoint(
  * with a fixed-width placeholder for the data CRC, each tensor's bytes follow
  * straight from its array (lazy ones are read when their turn comes and dropped
  * after), the CRC is computed as they pass, then patched into the header before
- * the file replaces `file`. The bytes are exactly `encodeCheckpoint`'s.
+ * the file replaces `file`. The bytes are exactly `encodeCheckpoint`'s. Resolves
+ * once the file is durable under its name (`stageCheckpoint` returns earlier).
  *
  * @example
  * ```ts
@@ -124,22 +130,81 @@ export async function writeCheckpoint(
   globalStep: number,
   metadata: Record<string, string>,
 ): Promise<void> {
+  await (await stageCheckpoint(fs, file, tensors, globalStep, metadata)).commit();
+}
+
+/**
+ * `writeCheckpoint` up to the point where every byte is handed to the file
+ * system, but not yet durable: the file sits under a temporary name until the
+ * returned `commit` flushes it and renames it to `file`. A trainer resumes
+ * stepping after this resolves and lets `commit` wait for the disk meanwhile;
+ * the tensors are no longer read once it has resolved. On a file system without
+ * `stageFileAtomic` (the browser's), the file is written and committed before
+ * this resolves, and `commit`/`discard` do nothing.
+ *
+ * @example
+ * ```ts
+ * const staged = await stageCheckpoint(fs, "logs/model.ckpt-10.safetensors", session.checkpointTensors(), 10, {});
+ * // ... more training steps ...
+ * await staged.commit();
+ * ```
+ */
+export async function stageCheckpoint(
+  fs: FileSystem,
+  file: string,
+  tensors: Map<string, CheckpointTensor> | Record<string, CheckpointTensor>,
+  globalStep: number,
+  metadata: Record<string, string>,
+): Promise<StagedFile> {
   const entries = sortedEntries(tensors);
   const { header, crcAt } = checkpointHeader(entries, globalStep, metadata);
-  await fs.writeFileAtomic(file, async (out) => {
-    await out.write(header);
-    let crc = 0;
+  const content = (out: FileWriter) => streamTensors(out, header, crcAt, entries);
+  if (fs.stageFileAtomic) return await fs.stageFileAtomic(file, content);
+  await fs.writeFileAtomic(file, content);
+  return { commit: async () => {}, discard: async () => {} };
+}
+
+/**
+ * The header, then every tensor in pieces of `PIECE` bytes, each piece
+ * checksummed while the previous one is being written; then the CRC is patched in.
+ */
+async function streamTensors(
+  out: FileWriter,
+  header: Uint8Array,
+  crcAt: number,
+  entries: readonly (readonly [string, CheckpointTensor])[],
+): Promise<void> {
+  let crc = 0;
+  let pending = started(out.write(header));
+  try {
     for (const [name, t] of entries) {
+      // A lazy read allocates a host copy: two large ones alive at once would raise the peak.
+      if (numElements(t.shape) * dtypeSize(t.dtype) > PIECE) await pending;
       const value = "data" in t ? t : await t.read();
       if (value.dtype !== t.dtype || value.shape.length !== t.shape.length || value.shape.some((d, i) => d !== t.shape[i])) {
         throw new Error(`writeCheckpoint(): tensor ${JSON.stringify(name)} was declared ${t.dtype} ${formatShape(t.shape)} but read as ${value.dtype} ${formatShape(value.shape)}`);
       }
       const bytes = tensorBytes(name, value);
-      crc = crc32c(bytes, crc);
-      await out.write(bytes);
+      for (let at = 0; at < bytes.length; at += PIECE) {
+        const piece = bytes.subarray(at, at + PIECE);
+        crc = crc32c(piece, crc);
+        await pending;
+        pending = started(out.write(piece));
+      }
     }
-    await out.writeAt(crcAt, hexBytes(crc));
-  });
+    await pending;
+  } catch (err) {
+    // Let an in-flight write settle before the caller closes and removes the file.
+    await pending.catch(() => {});
+    throw err;
+  }
+  await out.writeAt(crcAt, hexBytes(crc));
+}
+
+/** A write left running while the next piece is computed: its failure surfaces where it is awaited, not as an unhandled rejection. */
+function started(write: Promise<void>): Promise<void> {
+  write.catch(() => {});
+  return write;
 }
 
 /** The header with a CRC placeholder, and where the 8 hex digits of the real CRC go. */

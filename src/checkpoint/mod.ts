@@ -16,7 +16,7 @@ export {
   CheckpointError, decodeSafetensors, type DecodedSafetensors, encodeSafetensors, readSafetensors, type TensorSpec,
 } from "./safetensors.ts";
 export {
-  CHECKPOINT_FORMAT, type CheckpointTensor, type LazyTensor, type RestoredCheckpoint, restoreCheckpoint, writeCheckpoint,
+  CHECKPOINT_FORMAT, type CheckpointTensor, type LazyTensor, type RestoredCheckpoint, restoreCheckpoint, stageCheckpoint, writeCheckpoint,
 } from "./checkpoint_file.ts";
 export { latestCheckpoint, type RestoredLatest, restoreLatest, Saver, type SaverOptions } from "./saver.ts";
 export { type CheckpointState, formatState, parseState, readState } from "./state.ts";

@@ -4,8 +4,8 @@
  * survives restarts, and detection of damaged files.
  * @module
  */
-import type { FileSystem } from "../fs/types.ts";
-import { type CheckpointTensor, type RestoredCheckpoint, restoreCheckpoint, SUFFIX, writeCheckpoint } from "./checkpoint_file.ts";
+import type { FileSystem, StagedFile } from "../fs/types.ts";
+import { type CheckpointTensor, type RestoredCheckpoint, restoreCheckpoint, stageCheckpoint, SUFFIX } from "./checkpoint_file.ts";
 import { CheckpointError } from "./safetensors.ts";
 import { type CheckpointState, formatState, readState, resolveStatePath, STATE_FILE } from "./state.ts";
 
@@ -65,7 +65,12 @@ export class Saver {
   readonly keepCheckpointEveryNHours: number;
   private readonly now: () => number;
   private readonly dirs = new Map<string, DirState>();
+  /** Saves up to the point their files are staged, one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The last save's commit (flush, rename, state file, rotation); the next save starts after it. */
+  private commits: Promise<unknown> = Promise.resolve();
+  /** The first background commit that failed and has not been reported yet. */
+  private failure: Error | undefined;
 
   constructor({ fs, maxToKeep = 5, keepCheckpointEveryNHours = 10000, now = Date.now }: SaverOptions) {
     if (!(maxToKeep === Infinity || (Number.isInteger(maxToKeep) && maxToKeep >= 1))) {
@@ -86,20 +91,53 @@ export class Saver {
    * tensor at a time; lazy tensors (see `CheckpointTensor`) are read as they are
    * written, so a large state need not be copied to the host all at once.
    *
+   * With `syncInBackground`, the call resolves once every byte is handed to the
+   * file system and the tensors are no longer read; flushing the file to disk,
+   * renaming it into place, recording it in the state file and deleting old
+   * checkpoints then finish in the background. Until that is done the file
+   * exists only under a temporary name and the state file still names the
+   * previous checkpoint, so a crash at any moment leaves a durable checkpoint as
+   * the latest. The next `save` first waits for it (one checkpoint at most is on
+   * its way to the disk) and throws its failure; so does `flush`. `onDurable`
+   * is called with the prefix once the checkpoint is durable and recorded (with or
+   * without `syncInBackground`), to report it only then.
+   *
    * @returns the checkpoint prefix `<logdir>/model.ckpt-<globalStep>`.
    * @example
    * ```ts
    * await saver.save("logs", tensors, { globalStep: 200, metadata: { model: "lenet" } });
+   * await saver.save("logs", session.checkpointTensors(), { globalStep: 300, syncInBackground: true, onDurable: (p) => console.log(`Saved ${p}`) });
+   * await saver.flush(); // model.ckpt-300 is durable and the latest
    * ```
    */
   save(
     logdir: string,
     tensors: Map<string, CheckpointTensor> | Record<string, CheckpointTensor>,
-    { globalStep, metadata = {} }: { globalStep: number; metadata?: Record<string, string> },
+    { globalStep, metadata = {}, syncInBackground = false, onDurable }: {
+      globalStep: number;
+      metadata?: Record<string, string>;
+      syncInBackground?: boolean;
+      onDurable?: (prefix: string) => void;
+    },
   ): Promise<string> {
-    const run = this.queue.then(() => this.saveNow(logdir, tensors, globalStep, metadata));
+    const run = this.queue.then(() => this.saveNow(logdir, tensors, globalStep, metadata, syncInBackground, onDurable));
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * Waits until every checkpoint saved so far is durable, in place and recorded.
+   *
+   * @throws the first background failure not yet reported (see `save`'s `syncInBackground`).
+   * @example
+   * ```ts
+   * await saver.flush();
+   * ```
+   */
+  async flush(): Promise<void> {
+    await this.queue;
+    await this.commits;
+    this.throwFailure();
   }
 
   /**
@@ -120,17 +158,41 @@ export class Saver {
     tensors: Map<string, CheckpointTensor> | Record<string, CheckpointTensor>,
     globalStep: number,
     metadata: Record<string, string>,
+    syncInBackground: boolean,
+    onDurable: ((prefix: string) => void) | undefined,
   ): Promise<string> {
+    // At most one checkpoint is on its way to the disk, and its failure is this save's error.
+    await this.commits;
+    this.throwFailure();
     const { fs } = this;
     const name = `model.ckpt-${globalStep}`;
     const prefix = fs.join(logdir, name);
     await fs.mkdirp(logdir);
+    let staged: StagedFile;
     try {
-      const dir = await this.stateFor(logdir);
       for (const entry of await fs.readDir(logdir)) {
         if (LEFTOVER.test(entry)) await fs.remove(fs.join(logdir, entry));
       }
-      await writeCheckpoint(fs, prefix + SUFFIX, tensors, globalStep, metadata);
+      staged = await stageCheckpoint(fs, prefix + SUFFIX, tensors, globalStep, metadata);
+    } catch (err) {
+      this.dirs.delete(logdir);
+      throw err;
+    }
+    const commit = this.commit(logdir, name, globalStep, staged).then(() => onDurable?.(prefix));
+    this.commits = commit.catch((err) => {
+      if (syncInBackground) this.failure ??= err;
+    });
+    if (!syncInBackground) await commit;
+    return prefix;
+  }
+
+  /** Makes a staged checkpoint durable and in place, then records it and rotates. */
+  private async commit(logdir: string, name: string, globalStep: number, staged: StagedFile): Promise<void> {
+    const { fs } = this;
+    const prefix = fs.join(logdir, name);
+    try {
+      const dir = await this.stateFor(logdir);
+      await staged.commit();
       // Re-saving a step moves it to the back of the queue, as in TensorFlow.
       dir.kept = dir.kept.filter((k) => resolveStatePath(fs, logdir, k.path) !== prefix);
       dir.kept.push({ path: name, time: this.now() / 1000 });
@@ -138,11 +200,20 @@ export class Saver {
       await this.writeState(logdir, dir);
       if (await this.sweep(logdir, dir)) await this.writeState(logdir, dir);
     } catch (err) {
+      await staged.discard().catch(() => {});
       // Memory may now disagree with the disk; the next save re-reads the disk.
       this.dirs.delete(logdir);
-      throw err;
+      throw new Error(
+        `Saver: checkpoint ${prefix + SUFFIX} (global step ${globalStep}) was written but could not be made durable and recorded: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
-    return prefix;
+  }
+
+  private throwFailure(): void {
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
   }
 
   /** TensorFlow's rule: an old checkpoint survives if it is N hours newer than the last survivor. */

@@ -97,20 +97,29 @@ function logits(images: Tensor, isTraining: boolean, weightDecay: number): Tenso
  * const { trainOp } = buildDigitsTrainGraph({ batchSize: 32, optimizer: adam({ learningRate: 1e-4 }) });
  * ```
  */
-export function buildDigitsTrainGraph({ batchSize, optimizer, weightDecay = 0.0005 }: { batchSize: number; optimizer: Optimizer; weightDecay?: number }): {
+export function buildDigitsTrainGraph(
+  { batchSize, optimizer, weightDecay = 0.0005, mixedPrecision }: {
+    batchSize: number;
+    optimizer: Optimizer;
+    weightDecay?: number;
+    /** createTrainOp's mixed precision. */
+    mixedPrecision?: "float16";
+  },
+): {
   graph: Graph;
   trainOp: TrainOp;
 } {
   const graph = new Graph();
   const trainOp = graph.asDefault(() => {
     const images = placeholder([batchSize, DIGITS.size, DIGITS.size, DIGITS.channels], "float32", "images");
-    const labels = placeholder([batchSize], "int64", "labels");
+    // int32 class ids (the digits' int64 ones are converted when fed): the WebGPU EP has no int64 kernels.
+    const labels = placeholder([batchSize], "int32", "labels");
     const net = logits(images, true, weightDecay);
     sparseSoftmaxCrossEntropy(net, labels);
     const totalLoss = getTotalLoss();
     scalar("losses/total_loss", totalLoss);
     scalar("accuracy/train_batch", correctFraction(net, labels));
-    return createTrainOp(totalLoss, optimizer);
+    return createTrainOp(totalLoss, optimizer, { mixedPrecision });
   });
   return { graph, trainOp };
 }
@@ -130,7 +139,7 @@ export function buildDigitsEvalGraph(batchSize: number | null = null): { graph: 
   const graph = new Graph();
   return graph.asDefault(() => {
     const images = placeholder([batchSize, DIGITS.size, DIGITS.size, DIGITS.channels], "float32", "images");
-    const labels = placeholder([batchSize], "int64", "labels");
+    const labels = placeholder([batchSize], "int32", "labels");
     const net = logits(images, false, 0);
     return { graph, logits: net, correct: reduceSum(rowHits(net, labels)) };
   });
@@ -144,7 +153,7 @@ function correctFraction(logitsT: Tensor, labels: Tensor): Tensor {
 /** 1 for each row whose label's logit is the row maximum, else 0 (comparisons only: every EP runs them). */
 function rowHits(logitsT: Tensor, labels: Tensor): Tensor {
   const [n, k] = logitsT.shape;
-  const classes = constant(Array.from({ length: k }, (_, i) => i), [1, k], "int64");
+  const classes = constant(Array.from({ length: k }, (_, i) => i), [1, k], labels.dtype);
   const onehot = cast(equal(reshape(labels, [n, 1]), classes), "float32");
   const labelLogit = reduceSum(mul(logitsT, onehot), 1);
   return cast(equal(labelLogit, reduceMax(logitsT, 1)), "float32");

@@ -4,7 +4,7 @@
  */
 // The methods stay `async` without awaiting so a thrown error arrives as a rejection, as on disk.
 // deno-lint-ignore-file require-await
-import type { AppendHandle, FileContent, FileInfo, FileSystem } from "./types.ts";
+import type { AppendHandle, FileContent, FileInfo, FileSystem, StagedFile } from "./types.ts";
 
 /**
  * Files held in a Map; directories are implied by paths and by `mkdirp`.
@@ -19,6 +19,7 @@ import type { AppendHandle, FileContent, FileInfo, FileSystem } from "./types.ts
 export class MemoryFileSystem implements FileSystem {
   readonly files: Map<string, { data: Uint8Array; mtimeMs: number }> = new Map();
   readonly dirs: Set<string> = new Set([""]);
+  private tmpCounter = 0;
 
   join(...parts: string[]): string {
     return parts.filter((p) => p !== "").join("/").replace(/\/+/g, "/");
@@ -44,6 +45,36 @@ export class MemoryFileSystem implements FileSystem {
     // Built apart and only stored when complete, as a rename would publish it.
     const data = typeof content === "function" ? await collect(content) : content.slice();
     this.files.set(norm(path), { data, mtimeMs: Date.now() });
+  }
+
+  /**
+   * Stores the content under a temporary name beside `path` (as a disk would show
+   * it) until `commit` moves it into place; a test that never commits sees what a
+   * crash before the flush leaves behind.
+   */
+  async stageFileAtomic(path: string, content: FileContent): Promise<StagedFile> {
+    this.requireParent(path);
+    const data = typeof content === "function" ? await collect(content) : content.slice();
+    const tmp = `${norm(path)}.tmp-memory-${this.tmpCounter++}`;
+    this.files.set(tmp, { data, mtimeMs: Date.now() });
+    let settled = false;
+    const take = (): { data: Uint8Array; mtimeMs: number } => {
+      const staged = this.files.get(tmp);
+      if (settled || !staged) throw new Error(`Cannot write ${path}: the staged file was already committed, discarded or removed`);
+      settled = true;
+      this.files.delete(tmp);
+      return staged;
+    };
+    return {
+      commit: async () => {
+        const staged = take();
+        this.requireParent(path);
+        this.files.set(norm(path), { data: staged.data, mtimeMs: Date.now() });
+      },
+      discard: async () => {
+        if (this.files.has(tmp) && !settled) take();
+      },
+    };
   }
 
   async openAppend(path: string): Promise<AppendHandle> {

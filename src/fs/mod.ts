@@ -13,4 +13,4 @@ export { defaultFileSystem } from "./default.ts";
 export { MemoryFileSystem } from "./memory_fs.ts";
 export { OpfsFileSystem, type OpfsDirectoryHandle, type OpfsFile, type OpfsFileHandle, type OpfsWritableStream } from "./opfs_fs.ts";
 export { downloadFile } from "./download.ts";
-export type { AppendHandle, FileContent, FileInfo, FileSystem, FileWriter } from "./types.ts";
+export type { AppendHandle, FileContent, FileInfo, FileSystem, FileWriter, StagedFile } from "./types.ts";

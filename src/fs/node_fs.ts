@@ -4,7 +4,8 @@
  */
 import * as fsp from "node:fs/promises";
 import * as nodePath from "node:path";
-import type { AppendHandle, FileContent, FileInfo, FileSystem } from "./types.ts";
+import { DirectFileWriter } from "./node_direct_writer.ts";
+import type { AppendHandle, FileContent, FileInfo, FileSystem, StagedFile } from "./types.ts";
 
 let tmpCounter = 0;
 
@@ -48,22 +49,16 @@ export class NodeFileSystem implements FileSystem {
   }
 
   async writeFileAtomic(path: string, content: FileContent): Promise<void> {
-    const tmp = `${path}.tmp-${processId()}-${Date.now()}-${tmpCounter++}`;
-    let handle: fsp.FileHandle | undefined;
-    try {
-      handle = await fsp.open(tmp, "wx");
-      if (typeof content === "function") await content(positionalWriter(handle));
-      else await handle.writeFile(content);
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
-      await fsp.rename(tmp, path);
-      await syncDirectory(nodePath.dirname(path));
-    } catch (err) {
-      if (handle) await handle.close().catch(() => {});
-      await fsp.rm(tmp, { force: true }).catch(() => {});
-      throw describeError(err, `Cannot write ${path}`);
-    }
+    await (await stage(path, content)).commit();
+  }
+
+  /**
+   * Writes the temporary file and leaves the flush and rename to `commit`.
+   * Streamed content goes through `DirectFileWriter` (past the page cache where
+   * the platform allows), so little is left for the flush to do.
+   */
+  stageFileAtomic(path: string, content: FileContent): Promise<StagedFile> {
+    return stage(path, content);
   }
 
   async openAppend(path: string): Promise<AppendHandle> {
@@ -154,27 +149,51 @@ export class NodeFileSystem implements FileSystem {
   }
 }
 
-/** Appends and patches through positional writes, looping until the kernel has taken every byte. */
-function positionalWriter(handle: fsp.FileHandle): { write(data: Uint8Array): Promise<void>; writeAt(position: number, data: Uint8Array): Promise<void> } {
-  let end = 0;
-  const writeAt = async (position: number, data: Uint8Array) => {
-    for (let done = 0; done < data.length;) {
-      const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-      // A write that takes nothing and reports no error would loop forever: call it a full disk.
-      if (bytesWritten === 0) throw Object.assign(new Error("no bytes written"), { code: "ENOSPC" });
-      done += bytesWritten;
-    }
+/** `stageFileAtomic`, kept apart so `writeFileAtomic` does not go through an override of it. */
+async function stage(path: string, content: FileContent): Promise<StagedFile> {
+  const tmp = `${path}.tmp-${processId()}-${Date.now()}-${tmpCounter++}`;
+  let handle: fsp.FileHandle | undefined;
+  const abandon = async (err: unknown): Promise<never> => {
+    if (handle) await handle.close().catch(() => {});
+    handle = undefined;
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw describeError(err, `Cannot write ${path}`);
+  };
+  let writer: DirectFileWriter | undefined;
+  try {
+    handle = await fsp.open(tmp, "wx");
+    if (typeof content === "function") {
+      writer = new DirectFileWriter(tmp, handle);
+      await content(writer);
+      await writer.finish();
+    } else await handle.writeFile(content);
+  } catch (err) {
+    await writer?.abandon();
+    return await abandon(err);
+  }
+  let settled = false;
+  const once = () => {
+    if (settled) throw new Error(`Cannot write ${path}: the staged file was already committed or discarded`);
+    settled = true;
   };
   return {
-    write: async (data) => {
-      await writeAt(end, data);
-      end += data.length;
-    },
-    writeAt: async (position, data) => {
-      if (position < 0 || position + data.length > end) {
-        throw new Error(`writeAt: bytes ${position}..${position + data.length} are not all written yet (the file has ${end})`);
+    commit: async () => {
+      once();
+      try {
+        await handle!.sync();
+        await handle!.close();
+        handle = undefined;
+        await fsp.rename(tmp, path);
+        await syncDirectory(nodePath.dirname(path));
+      } catch (err) {
+        await abandon(err);
       }
-      await writeAt(position, data);
+    },
+    discard: async () => {
+      once();
+      await handle?.close().catch(() => {});
+      handle = undefined;
+      await fsp.rm(tmp, { force: true }).catch(() => {});
     },
   };
 }

@@ -322,8 +322,9 @@ async function writeWhole(handle: OpfsFileHandle, content: FileContent): Promise
       let end = 0;
       await content({
         write: async (data) => {
-          await stream.write(data as Uint8Array<ArrayBuffer>);
+          // Counted at the call: a stream queues writes in call order, so the next may start before this resolves.
           end += data.length;
+          await stream.write(data as Uint8Array<ArrayBuffer>);
         },
         writeAt: async (position, data) => {
           if (position < 0 || position + data.length > end) {

@@ -31,7 +31,12 @@ export interface AppendHandle {
  * replaces the target.
  */
 export interface FileWriter {
-  /** Appends bytes at the end of what has been written. */
+  /**
+   * Appends bytes after everything passed to earlier `write` calls. A write may be
+   * started before the previous one has resolved (to overlap computing the next
+   * piece with writing this one); the pieces land in call order. `data` must stay
+   * unchanged until the returned promise resolves.
+   */
   write(data: Uint8Array): Promise<void>;
   /** Overwrites bytes already written, `position` bytes from the start (to patch in a checksum). */
   writeAt(position: number, data: Uint8Array): Promise<void>;
@@ -50,6 +55,29 @@ export interface FileWriter {
  * ```
  */
 export type FileContent = Uint8Array | ((out: FileWriter) => Promise<void>);
+
+/**
+ * A file written in full under a temporary name beside its target, not yet
+ * durable and not yet in place (see `FileSystem.stageFileAtomic`). Exactly one of
+ * `commit` or `discard` should follow; until then readers of the target still see
+ * its old content, or nothing.
+ *
+ * @example
+ * ```ts
+ * const staged = await fs.stageFileAtomic!("logs/model.ckpt-5.safetensors", bytes);
+ * await staged.commit(); // now durable, under its name
+ * ```
+ */
+export interface StagedFile {
+  /**
+   * Makes the file durable and moves it to its name: flush to disk, rename over
+   * the target, flush the directory. On failure the temporary file is removed,
+   * the target is untouched, and the error names the target.
+   */
+  commit(): Promise<void>;
+  /** Removes the temporary file; the target is untouched. */
+  discard(): Promise<void>;
+}
 
 /**
  * A minimal asynchronous file system.
@@ -80,6 +108,14 @@ export interface FileSystem {
    * it throws, the temporary file is removed and the target is untouched.
    */
   writeFileAtomic(path: string, content: FileContent): Promise<void>;
+  /**
+   * The first half of `writeFileAtomic`, for a caller that need not wait for the
+   * disk: writes `content` to the temporary file and resolves once every byte is
+   * handed to the platform (for a large file, long before it is on disk); the
+   * returned `commit` does the flush and rename. Optional: where it is missing,
+   * callers use `writeFileAtomic`.
+   */
+  stageFileAtomic?(path: string, content: FileContent): Promise<StagedFile>;
   /** Opens (creating if needed) a file for appending. */
   openAppend(path: string): Promise<AppendHandle>;
   /** Returns the file's info, or null when nothing is at `path`. */

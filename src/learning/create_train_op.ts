@@ -5,11 +5,14 @@
  * @module
  */
 import { gradients } from "../autodiff/gradients.ts";
+import type { AutocastDType } from "../onnx/autocast.ts";
+import { mul } from "../ops/binary.ts";
 import { GraphKeys } from "../graph/graph.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import type { Assignment, Variable } from "../graph/variable.ts";
 import { addGradientsSummaries, clipGradientNorms, multiplyGradients } from "./gradient_utils.ts";
 import { getOrCreateGlobalStep } from "./global_step.ts";
+import { createLossScale, type DynamicLossScale, guardUpdates, type LossScaleOptions, summarizeLossScale, unscaleGradients } from "./loss_scale.ts";
 import { explainNoGradients } from "./no_gradient_cause.ts";
 import type { GradAndVar, Optimizer } from "./optimizer.ts";
 
@@ -27,6 +30,10 @@ export interface TrainOp {
   /** Stop with an error naming the step when the loss is NaN or Inf. */
   checkNumerics: boolean;
   variablesToTrain: Variable[];
+  /** Mixed precision: the dtype convolutions and matrix products compute in. */
+  mixedPrecision?: AutocastDType;
+  /** The dynamic loss scale under mixed precision. */
+  lossScale?: DynamicLossScale;
 }
 
 /** Options of `createTrainOp`, as slim names them (camelCase). */
@@ -45,11 +52,23 @@ export interface CreateTrainOpOptions {
   gradientMultipliers?: Record<string, number>;
   /** Default true. */
   checkNumerics?: boolean;
+  /**
+   * "float16": PyTorch's autocast with GradScaler. Convolutions and matrix products
+   * (forward and their gradients) take float16 operands on the execution provider;
+   * weights, reductions, normalization, losses and the optimizer stay float32; the
+   * loss is scaled dynamically (see `lossScale`) and a step whose gradients
+   * overflow changes no variable. Meant for GPU providers with float16 kernels; on
+   * the CPU provider it is correct but slower (ONNX Runtime computes float16 nodes
+   * there through float32). Evaluation and export stay float32.
+   */
+  mixedPrecision?: AutocastDType;
+  /** The dynamic loss scale under mixed precision (TensorFlow's defaults). */
+  lossScale?: LossScaleOptions;
 }
 
 const KNOWN = new Set([
   "globalStep", "updateOps", "variablesToTrain", "transformGradsFn", "clipGradientNorm",
-  "summarizeGradients", "gradientMultipliers", "checkNumerics",
+  "summarizeGradients", "gradientMultipliers", "checkNumerics", "mixedPrecision", "lossScale",
 ]);
 
 /**
@@ -77,7 +96,9 @@ export function createTrainOp(totalLoss: Tensor, optimizer: Optimizer, options: 
   if (variablesToTrain.length === 0) throw new Error("createTrainOp: there are no variables to train");
   const updateOps = options.updateOps ?? graph.getCollection<Assignment>(GraphKeys.UPDATE_OPS);
 
-  const grads = gradients(totalLoss, variablesToTrain.map((v) => v.value));
+  const lossScale = mixedPrecisionScale(totalLoss, options);
+  const objective = lossScale ? mul(totalLoss, lossScale.scale.value) : totalLoss;
+  const grads = gradients(objective, variablesToTrain.map((v) => v.value));
   let gradsAndVars: GradAndVar[] = variablesToTrain.map((variable, i) => ({ grad: grads[i], variable }));
   if (gradsAndVars.every((gv) => gv.grad === null)) {
     throw new Error(
@@ -85,16 +106,45 @@ export function createTrainOp(totalLoss: Tensor, optimizer: Optimizer, options: 
         explainNoGradients(totalLoss, variablesToTrain),
     );
   }
+  let finite: Tensor | undefined;
+  if (lossScale) ({ gradsAndVars, finite } = unscaleGradients(lossScale, gradsAndVars));
   if (options.gradientMultipliers) gradsAndVars = multiplyGradients(gradsAndVars, options.gradientMultipliers);
   if ((options.clipGradientNorm ?? 0) > 0) gradsAndVars = clipGradientNorms(gradsAndVars, options.clipGradientNorm!);
   if (options.transformGradsFn) gradsAndVars = options.transformGradsFn(gradsAndVars);
   if (options.summarizeGradients) addGradientsSummaries(gradsAndVars);
 
-  const updates = [...graph.withScope("train_op", () => optimizer.applyGradients(gradsAndVars, globalStep)), ...updateOps];
+  const applied = graph.withScope("train_op", () => optimizer.applyGradients(gradsAndVars, globalStep));
+  // Batch norm's moving statistics update even on a skipped step, as in both frameworks.
+  const updates = [...(lossScale ? guardUpdates(lossScale, finite!, applied) : applied), ...updateOps];
   const seen = new Set<string>();
   for (const u of updates) {
     if (seen.has(u.variable.name)) throw new Error(`createTrainOp: variable ${u.variable.name} is updated twice in one step`);
     seen.add(u.variable.name);
   }
-  return { totalLoss, optimizer, gradsAndVars, updates, globalStep, checkNumerics: options.checkNumerics ?? true, variablesToTrain };
+  return {
+    totalLoss,
+    optimizer,
+    gradsAndVars,
+    updates,
+    globalStep,
+    checkNumerics: options.checkNumerics ?? true,
+    variablesToTrain,
+    mixedPrecision: options.mixedPrecision,
+    lossScale,
+  };
+}
+
+/** The loss scale when mixed precision is asked for; checks the options either way. */
+function mixedPrecisionScale(totalLoss: Tensor, options: CreateTrainOpOptions): DynamicLossScale | undefined {
+  const { mixedPrecision, lossScale } = options;
+  if (mixedPrecision === undefined) {
+    if (lossScale !== undefined) throw new Error("createTrainOp: lossScale needs mixedPrecision (e.g. mixedPrecision: \"float16\")");
+    return undefined;
+  }
+  if (mixedPrecision !== "float16") {
+    throw new Error(`createTrainOp: mixedPrecision must be "float16", got ${JSON.stringify(mixedPrecision)}`);
+  }
+  const ls = createLossScale(totalLoss.graph, lossScale);
+  summarizeLossScale(ls);
+  return ls;
 }

@@ -11,6 +11,7 @@
  * @module
  */
 export { createTrainOp, type CreateTrainOpOptions, type TrainOp } from "./create_train_op.ts";
+export { LOSS_SCALE_SCOPE, type LossScaleOptions } from "./loss_scale.ts";
 export { train, type TrainContext, type TrainOptions } from "./train.ts";
 export { type StepResult, TrainSession, type TrainSessionOptions } from "./train_session.ts";
 export { addGradientsSummaries, clipByGlobalNorm, clipGradientNorms, multiplyGradients } from "./gradient_utils.ts";

@@ -68,13 +68,15 @@ export interface TrainOptions extends RuntimeOptions {
    * k=1; summaries and checkpoints happen between calls. Default 1.
    */
   stepsPerRun?: number;
+  /** Under mixed precision: float16 kernels or float16 rounding in float32 ones (see `TrainSessionOptions`). */
+  float16Compute?: "native" | "emulate";
 }
 
 const KNOWN = new Set([
   "data", "numberOfSteps", "logEveryNSteps", "saveSummariesSecs", "saveIntervalSecs", "initFn", "trainStepFn", "signal",
   "handleSignals", "fs", "runtime", "seed", "maxToKeep", "keepCheckpointEveryNHours", "log", "onStep",
   "fallbackToPreviousCheckpoint", "executionProvider", "package", "intraOpNumThreads", "allowCpuFallback", "profileFilePrefix", "cpuMemArena",
-  "wasmPaths", "stepsPerRun",
+  "wasmPaths", "stepsPerRun", "float16Compute",
 ]);
 
 /** Temporary files of `writeFileAtomic` for the two models `train` writes into the logdir. */
@@ -110,6 +112,7 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
     : () => {};
   let session: TrainSession | undefined;
   let writer: EventFileWriter | undefined;
+  let checkpoints: Checkpoints | undefined;
   let failed = false;
   try {
     session = await TrainSession.create(trainOp, { ...options, seed: options.seed ?? 0 });
@@ -123,16 +126,19 @@ export async function train(trainOp: TrainOp, logdir: string, options: TrainOpti
       return NaN;
     }
     writer = await EventFileWriter.create(fs, logdir, { flushSecs: Math.max(1, Math.min(120, options.saveSummariesSecs ?? 600)) });
-    const checkpoints = new Checkpoints(ctx, new Saver({ fs, maxToKeep: options.maxToKeep, keepCheckpointEveryNHours: options.keepCheckpointEveryNHours }), restored);
+    checkpoints = new Checkpoints(ctx, new Saver({ fs, maxToKeep: options.maxToKeep, keepCheckpointEveryNHours: options.keepCheckpointEveryNHours }), restored, log);
     const lastLoss = await trainLoop(ctx, { trainOp, options, log, writer, checkpoints, stopped: () => Boolean(options.signal?.aborted || stop.signal.aborted) });
-    if (checkpoints.savedStep !== session.globalStep) log(`Saved ${await checkpoints.save()} (final)`);
+    if (checkpoints.savedStep !== session.globalStep) await checkpoints.save(" (final)");
     else log(`Checkpoint for global step ${checkpoints.savedStep} is already saved`);
+    await checkpoints.flush();
     return lastLoss;
   } catch (err) {
     failed = true;
     throw err;
   } finally {
     stopOnSignal();
+    // Checkpoints still reaching the disk finish before the lock goes, even after a failure.
+    if (failed) await checkpoints?.flush().catch((err) => log(`Could not make a checkpoint durable: ${(err as Error).message}`));
     await writer?.close().catch((err) => log(`Could not close the event file: ${(err as Error).message}`));
     await session?.release();
     // After a failure the logdir may be unwritable (full, read-only): the first error is the one to report,

@@ -14,19 +14,28 @@ import { writeSummaries } from "./write_summaries.ts";
 
 /**
  * Periodic and final checkpoints, and the step the newest one on disk holds.
+ * `save` returns once the state is written out, before it is durable (see
+ * `Saver.save`'s `syncInBackground`); `flush` waits for the disk.
  *
  * @example
  * ```ts
- * const checkpoints = new Checkpoints(ctx, new Saver({ fs }), restored);
+ * const checkpoints = new Checkpoints(ctx, new Saver({ fs }), restored, console.log);
  * if (checkpoints.due(600_000)) await checkpoints.save();
+ * await checkpoints.flush(); // before train() returns
  * ```
  */
 export class Checkpoints {
-  /** The step the newest checkpoint on disk holds (-1: none), so the final save is not a duplicate. */
+  /** The step of the newest checkpoint saved (-1: none; durable once `flush` resolves), so the final save is not a duplicate. */
   savedStep: number;
   private last = performance.now();
 
-  constructor(private readonly ctx: TrainContext, private readonly saver: Saver, restored: { globalStep: number } | null) {
+  constructor(
+    private readonly ctx: TrainContext,
+    private readonly saver: Saver,
+    restored: { globalStep: number } | null,
+    /** Told `Saved <prefix>` once each checkpoint is durable. */
+    private readonly log: (line: string) => void = () => {},
+  ) {
     this.savedStep = restored ? restored.globalStep : -1;
   }
 
@@ -34,15 +43,26 @@ export class Checkpoints {
     return performance.now() - this.last >= intervalMs;
   }
 
-  async save(): Promise<string> {
+  /** Writes a checkpoint, returning once the state is read out; `note` follows the `Saved` line logged when it is durable. */
+  async save(note = ""): Promise<string> {
     const { session, logdir } = this.ctx;
     // Read out one variable at a time as the writer reaches it, not the whole state at once.
     const tensors: Map<string, CheckpointTensor> = session.checkpointTensors();
     tensors.set("global_step", { dtype: "int64", shape: [], data: new BigInt64Array([BigInt(session.globalStep)]) });
-    const path = await this.saver.save(logdir, tensors, { globalStep: session.globalStep });
+    // Steps go on while the disk catches up; what resume trusts advances only once the file is durable.
+    const path = await this.saver.save(logdir, tensors, {
+      globalStep: session.globalStep,
+      syncInBackground: true,
+      onDurable: (prefix) => this.log(`Saved ${prefix}${note}`),
+    });
     this.last = performance.now();
     this.savedStep = session.globalStep;
     return path;
+  }
+
+  /** Waits until every checkpoint saved so far is durable and recorded; throws a failure of that background work. */
+  flush(): Promise<void> {
+    return this.saver.flush();
   }
 }
 
@@ -105,7 +125,7 @@ export async function trainLoop(ctx: TrainContext, { trainOp, options, log, writ
       rateStart = { time: now, step };
       lastSummary = start;
     }
-    if (checkpoints.due(checkpointMs)) log(`Saved ${await checkpoints.save()}`);
+    if (checkpoints.due(checkpointMs)) await checkpoints.save();
     if (shouldStop || exhausted) break;
   }
   return lastLoss;

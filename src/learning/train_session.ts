@@ -16,6 +16,7 @@ import { copyName, type UnrolledModel, unrollSteps } from "../onnx/unroll.ts";
 import { createRuntime } from "../runtime/create.ts";
 import { disposeAll, FeedPlan, type FeedSources } from "../runtime/feed_plan.ts";
 import { checkFeed } from "../runtime/feeds.ts";
+import { float16Unsupported } from "../runtime/float16_support.ts";
 import { loweringTargetFor, type Runtime, type RuntimeOptions, type RuntimeSession, type RuntimeValue } from "../runtime/types.ts";
 import type { SummarySpec } from "../summary/summary_ops.ts";
 import type { TrainOp } from "./create_train_op.ts";
@@ -54,6 +55,15 @@ export interface TrainSessionOptions extends RuntimeOptions {
   runtime?: Runtime;
   /** Seed for initial values and dropout noise. Default 0. */
   seed?: number;
+  /**
+   * Under `mixedPrecision`, how float16 is computed: "native" hands the provider
+   * float16 operands (GPU providers whose adapter has shader-f16); "emulate" keeps
+   * float32 kernels and rounds every operand and result of the convolutions and
+   * matrix products to float16, which gives float16's numerics (not its speed)
+   * anywhere. Default "emulate" on the CPU and wasm providers (ONNX Runtime has no
+   * float16 convolution there and would drop the rounding), "native" on GPUs.
+   */
+  float16Compute?: "native" | "emulate";
 }
 
 /**
@@ -107,12 +117,19 @@ export class TrainSession {
     const runtime = options.runtime ?? (await createRuntime(options));
     // Forms for the EP the step runs on: the CPU and wasm EPs have faster ones than the portable forms.
     const target = loweringTargetFor(runtime.executionProvider);
+    const float16 = options.float16Compute ?? (target === "cpu" ? "emulate" : "native");
+    if (float16 !== "native" && float16 !== "emulate") {
+      throw new Error(`TrainSession: float16Compute must be "native" or "emulate", got ${JSON.stringify(float16)}`);
+    }
+    if (trainOp.mixedPrecision && float16 === "native") await expectFloat16(runtime);
     const model = compileModel({
       name: "training_step",
       fetches: { loss: trainOp.totalLoss, ...summaryFetches },
       updates: trainOp.updates,
       docString: `slimtrain train step: loss, ${trainOp.updates.length} variable updates (${trainOp.optimizer.name})`,
       target,
+      autocast: trainOp.mixedPrecision,
+      autocastMode: float16 === "native" ? "cast" : "emulate",
     });
     const evalModel = compileModel({ name: "eval_step", fetches: { loss: trainOp.totalLoss, ...summaryFetches }, target });
     const session = await runtime.createSession(model.bytes, { keepOnDevice: trainOp.updates.map((u) => updatedName(u.variable)) });
@@ -324,4 +341,16 @@ function allBitsZero(t: HostTensor): boolean {
   const words = new Uint32Array(d.buffer, d.byteOffset, d.byteLength / 4);
   for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
   return true;
+}
+
+/** Refuses mixed precision, before compiling, where the provider has no float16 kernels. */
+async function expectFloat16(runtime: Runtime): Promise<void> {
+  const why = await float16Unsupported(runtime);
+  if (why) {
+    throw new Error(
+      `createTrainOp mixedPrecision "float16": the ${runtime.executionProvider} execution provider cannot compute in float16 here ` +
+        `(${why}); use a GPU whose WebGPU adapter has shader-f16, train in float32 (leave mixedPrecision out), ` +
+        `or check float16's numerics slowly with the option float16Compute: "emulate"`,
+    );
+  }
 }

@@ -88,8 +88,9 @@ export function sparseSoftmaxCrossEntropy(logits: Tensor, labels: Tensor, option
   }
   requireFeedRange(labels, 0, classes, `class ids of sparseSoftmaxCrossEntropy over the ${classes} classes of logits ${logits.name}`);
   return lossScope("sparseSoftmaxCrossEntropy", "sparse_softmax_cross_entropy_loss", logits, options, () => {
-    const ids = constant(Array.from({ length: classes }, (_, i) => i), [1, classes], labels.dtype, logits.graph);
-    const onehot = cast(equal(reshape(labels, [batch, 1]), ids), "float32");
+    // Compared as float32 (ids below 2^24 are exact): the WebGPU EP has no int64 Equal or Reshape kernels.
+    const ids = constant(Array.from({ length: classes }, (_, i) => i), [1, classes], "float32", logits.graph);
+    const onehot = cast(equal(reshape(cast(labels, "float32"), [batch, 1]), ids), "float32");
     return softmaxCrossEntropyWithLogits(logits, onehot);
   });
 }

@@ -11,6 +11,7 @@ import { toStorage } from "../graph/storage_layout.ts";
 import { ancestorNodes, type Node, type Tensor } from "../graph/tensor.ts";
 import type { Assignment, Variable } from "../graph/variable.ts";
 import { getOp, type Lowering, type LoweringTarget, type OnnxAttr } from "../ops/registry.ts";
+import { type AutocastDType, type AutocastMode, HalfCasts } from "./autocast.ts";
 import { makeModel, makeNode, makeTensor, makeValueInfo, type NodeProtoLike } from "./builder.ts";
 
 /**
@@ -55,6 +56,13 @@ export interface CompileRequest {
   frozen?: ReadonlyMap<string, HostTensor>;
   /** The EPs the model is for (see `LoweringTarget`). Default "portable": runs on every EP. */
   target?: LoweringTarget;
+  /**
+   * Mixed precision: the convolutions and matrix products of `autocast` ops
+   * compute in this dtype (see autocast.ts). Default: everything in float32.
+   */
+  autocast?: AutocastDType;
+  /** How `autocast` computes: float16 kernels (default) or float32 ones with float16 rounding. */
+  autocastMode?: AutocastMode;
 }
 
 /**
@@ -78,7 +86,9 @@ export function updatedName(variable: Variable): string {
  * const session = await runtime.createSession(model.bytes);
  * ```
  */
-export function compileModel({ name, fetches, updates = [], docString, metadata, frozen, target = "portable" }: CompileRequest): CompiledModel {
+export function compileModel(
+  { name, fetches, updates = [], docString, metadata, frozen, target = "portable", autocast, autocastMode }: CompileRequest,
+): CompiledModel {
   const outputs = modelOutputs(name, fetches, updates);
   const needed = ancestorNodes(outputs.map((o) => o.tensor));
   const names = new ValueNames(outputs.map((o) => o.name));
@@ -87,8 +97,14 @@ export function compileModel({ name, fetches, updates = [], docString, metadata,
   const aliases = bindOutputNames(outputs, names);
   const nodes: NodeProtoLike[] = [];
   const constants = new ConstantPool(names, initializers);
+  const halfCasts = autocast
+    ? new HalfCasts((hint) => names.fresh(hint), autocastMode, (value) => constants.shared(`f32:${value}`, `const/${value}`, () => float32Scalar(value)))
+    : undefined;
   for (const node of needed) {
-    if (!getOp(node.op, node.name).source) lowerNode(node, names, nodes, constants, target);
+    const def = getOp(node.op, node.name);
+    if (def.source) continue;
+    const emitted = lowerNode(node, names, constants, target);
+    nodes.push(...(halfCasts && def.autocast ? halfCasts.rewrite(emitted) : emitted));
   }
   // Fetched sources, and tensors fetched under several names, leave through an Identity.
   for (const { tensor, to } of aliases) {
@@ -241,8 +257,9 @@ class ConstantPool {
   }
 }
 
-/** Runs one op's lowering rule, appending its ONNX nodes. */
-function lowerNode(node: Node, names: ValueNames, nodes: NodeProtoLike[], constants: ConstantPool, target: LoweringTarget): void {
+/** Runs one op's lowering rule; returns its ONNX nodes. */
+function lowerNode(node: Node, names: ValueNames, constants: ConstantPool, target: LoweringTarget): NodeProtoLike[] {
+  const nodes: NodeProtoLike[] = [];
   for (const t of node.outputs) if (!names.has(t)) names.bind(t, names.fresh(t.name));
   let counter = 0;
   const l: Lowering<Record<string, unknown>> = {
@@ -264,13 +281,18 @@ function lowerNode(node: Node, names: ValueNames, nodes: NodeProtoLike[], consta
         shape: [values.length],
         data: BigInt64Array.from(values, (v) => BigInt(v)),
       })),
-    scalar: (value) => constants.shared(`f32:${value}`, `const/${value}`, () => ({ dtype: "float32", shape: [], data: new Float32Array([value]) })),
+    scalar: (value) => constants.shared(`f32:${value}`, `const/${value}`, () => float32Scalar(value)),
   };
   try {
     getOp(node.op, node.name).lower(l);
   } catch (err) {
     throw new Error(`compileModel: cannot lower ${node.op} (node ${node.name}): ${(err as Error).message}`, { cause: err });
   }
+  return nodes;
+}
+
+function float32Scalar(value: number): HostTensor {
+  return { dtype: "float32", shape: [], data: new Float32Array([value]) };
 }
 
 export type { DType, OnnxAttr };

@@ -23,6 +23,7 @@ export interface ConvTransposeAttrs extends GroupedConvAttrs {
 
 registerOp<ConvTransposeAttrs>({
   type: "ConvTranspose2D",
+  autocast: true,
   infer: ([x, w], { strides, pads, dilations, groups, outputPadding }) => {
     expectRank("conv2dTranspose", "input", x, 4);
     expectRank("conv2dTranspose", "filter", w, 4);

@@ -1,7 +1,8 @@
 /**
  * Grouped 2-D convolution in ONNX's layout (input NCHW, filter [K, C/groups, kh,
  * kw]): ONNX Conv's `group` attribute, which depthwise convolutions (groups = C)
- * use. Its input gradient is ConvTranspose with the same groups; its filter
+ * use. Its input gradient is ConvTranspose with the same groups (on the CPU
+ * target, unstrided: a grouped Conv with the flipped filter); its filter
  * gradient is one convolution with batch and group folded into the channels.
  * @module
  */
@@ -9,6 +10,7 @@ import { formatShape } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { apply } from "./apply.ts";
 import type { ConvAttrs } from "./conv.ts";
+import { emitSpatialFlip } from "./filter_flip.ts";
 import { expectDType, expectRank, type Lowering, registerOp } from "./registry.ts";
 
 /** Convolution geometry plus the number of groups. */
@@ -22,6 +24,7 @@ function outSize(size: number, k: number, s: number, d: number, p0: number, p1: 
 
 registerOp<GroupedConvAttrs>({
   type: "GroupedConv2D",
+  autocast: true,
   infer: ([x, w], { strides, pads, dilations, groups }) => {
     expectRank("groupedConv2d", "input", x, 4);
     expectRank("groupedConv2d", "filter", w, 4);
@@ -55,9 +58,11 @@ function geometry(a: ConvAttrs): Record<string, number[]> {
 
 registerOp<GroupedConvAttrs & { inputShape: number[] }>({
   type: "GroupedConv2DBackpropInput",
+  autocast: true,
   infer: (_inputs, { inputShape }) => [{ shape: [...inputShape], dtype: "float32" }],
   // The adjoint of a grouped Conv is a ConvTranspose with the same filter and groups.
   lower: (l) => {
+    if (l.target === "cpu" && lowerFlippedInputGrad(l)) return;
     const { strides, pads, dilations, inputShape, groups } = l.attrs;
     const [, , kh, kw] = l.node.inputs[1].shape;
     const [, , ho, wo] = l.node.inputs[0].shape;
@@ -70,8 +75,43 @@ registerOp<GroupedConvAttrs & { inputShape: number[] }>({
   },
 });
 
+/**
+ * Unstrided input gradient on the CPU EP as a grouped Conv of dy with the flipped
+ * filter, its in and out channels swapped within each group: ONNX Runtime's grouped
+ * ConvTranspose runs 3x3 depthwise gradients 2-5x slower than its grouped Conv
+ * (MobileNet v2's shapes). Returns false where the form does not apply (strides,
+ * pads wider than the filter's reach, 1x1 filters that need no flip).
+ */
+function lowerFlippedInputGrad(l: Lowering<GroupedConvAttrs & { inputShape: number[] }>): boolean {
+  const { strides, pads, dilations, inputShape, groups } = l.attrs;
+  const [k, cg, kh, kw] = l.node.inputs[1].shape;
+  const [, , ho, wo] = l.node.inputs[0].shape;
+  const reach = [dilations[0] * (kh - 1), dilations[1] * (kw - 1)];
+  const flipPads = [reach[0] - pads[0], reach[1] - pads[1], reach[0] - pads[2], reach[1] - pads[3]];
+  if (strides.some((s) => s !== 1) || flipPads.some((p) => p < 0) || kh * kw === 1) return false;
+  const kg = k / groups;
+  let flipped = emitSpatialFlip(l, l.inputs[1], [k, cg, kh, kw]);
+  if (kg > 1 && cg > 1) {
+    // Group g's filters [kg, cg] become [cg, kg]: the adjoint maps the group's outputs back to its inputs.
+    const [w5] = l.emit("Reshape", [flipped, l.int64s([groups, kg, cg, kh * kw])]);
+    const [swapped] = l.emit("Transpose", [w5], { attrs: { perm: [0, 2, 1, 3] } });
+    [flipped] = l.emit("Reshape", [swapped, l.int64s([groups * cg, kg, kh, kw])]);
+  } else {
+    // With one filter or one channel per group, swapping them is a reshape.
+    [flipped] = l.emit("Reshape", [flipped, l.int64s([groups * cg, kg, kh, kw])]);
+  }
+  // Output size = ho + pad sum - reach; rows the forward's floor division dropped come back as bottom/right pad.
+  const padsOut = [flipPads[0], flipPads[1], inputShape[2] - ho - flipPads[0] + reach[0], inputShape[3] - wo - flipPads[1] + reach[1]];
+  l.emit("Conv", [l.inputs[0], flipped], {
+    outputs: l.outputs,
+    attrs: { kernel_shape: [kh, kw], strides: [1, 1], pads: padsOut, dilations, group: groups },
+  });
+  return true;
+}
+
 registerOp<GroupedConvAttrs & { filterShape: number[] }>({
   type: "GroupedConv2DBackpropFilter",
+  autocast: true,
   infer: (_inputs, { filterShape }) => [{ shape: [...filterShape], dtype: "float32" }],
   lower: lowerGroupedFilterGrad,
 });
@@ -94,8 +134,12 @@ function lowerGroupedFilterGrad(l: Lowering<GroupedConvAttrs & { filterShape: nu
   let xIn = x;
   const cropped = [0, 1].map((i) => [h, w][i] + Math.min(0, endPad[i]));
   if (endPad.some((p) => p < 0)) [xIn] = l.emit("Slice", [x, l.int64s([0, 0]), l.int64s(cropped), l.int64s([2, 3])]);
-  const [x5] = l.emit("Reshape", [xIn, l.int64s([n, groups, cg, cropped[0], cropped[1]])]);
-  const [xt] = l.emit("Transpose", [x5], { attrs: { perm: [2, 0, 1, 3, 4] } });
+  // With one channel per group (depthwise) the channel axis has size 1 and moving it is a reshape.
+  let xt = xIn;
+  if (cg > 1) {
+    const [x5] = l.emit("Reshape", [xIn, l.int64s([n, groups, cg, cropped[0], cropped[1]])]);
+    [xt] = l.emit("Transpose", [x5], { attrs: { perm: [2, 0, 1, 3, 4] } });
+  }
   const [xg] = l.emit("Reshape", [xt, l.int64s([cg, n * groups, cropped[0], cropped[1]])]);
   const [dyg] = l.emit("Reshape", [dy, l.int64s([n * k, 1, ho, wo])]);
   const [g] = l.emit("Conv", [xg, dyg], {
@@ -109,7 +153,8 @@ function lowerGroupedFilterGrad(l: Lowering<GroupedConvAttrs & { filterShape: nu
   });
   const [g5] = l.emit("Reshape", [g, l.int64s([cg, n, k, kh, kw])]);
   const [summed] = l.emit("ReduceSum", [g5, l.int64s([1])], { attrs: { keepdims: 0 } });
-  l.emit("Transpose", [summed], { outputs: l.outputs, attrs: { perm: [1, 0, 2, 3] } });
+  if (cg === 1) l.emit("Reshape", [summed, l.int64s(filterShape)], { outputs: l.outputs });
+  else l.emit("Transpose", [summed], { outputs: l.outputs, attrs: { perm: [1, 0, 2, 3] } });
 }
 
 /**

@@ -16,6 +16,7 @@ function swapLast(x: Tensor): Tensor {
 
 registerOp<Record<string, never>>({
   type: "MatMul",
+  autocast: true,
   infer: ([a, b]) => {
     if (a.rank < 2 || b.rank < 2) {
       throw new Error(`matmul: operands must be rank 2 or more, got ${a.name} ${formatShape(a.shape)} and ${b.name} ${formatShape(b.shape)}`);

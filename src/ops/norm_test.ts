@@ -27,6 +27,8 @@ const batchNormTraining = (x: Tensor, beta: Tensor, gamma: Tensor) => {
 
 const cases: [string, (...xs: Tensor[]) => Tensor, GradientCheckInput[]][] = [
   ["moments mean and variance over [0, 2]", (x) => add(mul(moments(x, [0, 2]).mean, 3), moments(x, [0, 2]).variance), [u([3, 2, 4])]],
+  ["moments variance alone, axes [-1, 0] kept", (x) => mul(moments(x, [-1, 0], true).variance, 2), [u([3, 2, 4])]],
+  ["moments mean alone over [1]", (x) => moments(x, [1]).mean, [u([3, 4, 2])]],
   ["batchNormalization training form, NCHW", batchNormTraining, [u([2, 3, 2, 2], -2, 2), u([3]), u([3], 0.5, 1.5)]],
   ["batchNormalization training form, 2-D", (x, b, g) => {
     const { mean, variance } = moments(x, [0], true);

@@ -87,6 +87,13 @@ export interface OpDef<A = Record<string, unknown>> {
    * is built, so no rule does arithmetic on -1 by accident.
    */
   unknownDims?: boolean;
+  /**
+   * True for the ops whose arithmetic is matrix products and convolutions (PyTorch's
+   * autocast list): under mixed precision their Conv, ConvTranspose, Gemm and MatMul
+   * nodes take float16 operands and their results are cast back to float32. Other
+   * ops (reductions, normalization, losses, optimizers) always run in float32.
+   */
+  autocast?: boolean;
 }
 
 const registry = new Map<string, OpDef<never>>();

@@ -12,7 +12,7 @@ import { toStorage } from "../graph/storage_layout.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import type { Variable } from "../graph/variable.ts";
 import type { ModelInput } from "../onnx/compile.ts";
-import { batchSizeOf, checkFeed } from "./feeds.ts";
+import { batchSizeOf, checkFeed, widthOfFeed } from "./feeds.ts";
 import type { Runtime, RuntimeSession, RuntimeValue } from "./types.ts";
 
 /** Host values for placeholders, keyed by placeholder name. */
@@ -179,12 +179,13 @@ function hostValue(input: PlannedInput, sources: FeedSources, batches: BatchAgre
   if (input.kind === "globalStep") return { dtype: "float32", shape: [], data: new Float32Array([sources.globalStep(input.copy, input.name)]) };
   if (input.kind === "noise") return noiseFor(input.tensor, sources.seed, sources.noiseStep(input.copy));
   const batch = sources.placeholders(input.copy);
-  const fed = batch[input.name];
-  if (!fed) {
+  if (!batch[input.name]) {
     const names = Object.keys(batch).join(", ") || "nothing";
     throw new Error(`${sources.where(input.copy).label}: no value fed for placeholder ${input.tensor.describe()} (fed: ${names})`);
   }
-  checkFeed(`placeholder ${input.name}${sources.where(input.copy).at}`, input.tensor, fed);
+  const what = `placeholder ${input.name}${sources.where(input.copy).at}`;
+  const fed = widthOfFeed(what, input.tensor, batch[input.name]);
+  checkFeed(what, input.tensor, fed);
   batches.check(input, fed, sources);
   return fed;
 }

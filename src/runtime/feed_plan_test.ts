@@ -112,3 +112,30 @@ test("FeedPlan.uploadVariables() checks each value against its variable and rele
   assertThrows(() => plan.uploadVariables(() => undefined, (v, value) => new Error(`missing ${v.name} ${value}`)), "missing w undefined");
   assertEquals(made.length, 1, "only the good upload was made");
 });
+
+test("FeedPlan converts int64 feeds for int32 placeholders (and back), as TensorFlow converts fed arrays, checking the range", async () => {
+  const { evaluate } = await import("./evaluate.ts");
+  const { cast } = await import("../ops/mod.ts");
+  const g = new Graph();
+  const { narrow, wide } = g.asDefault(() => ({
+    narrow: placeholder([3], "int32", "narrow"),
+    wide: placeholder([3], "int64", "wide"),
+  }));
+  const fetches = { a: g.asDefault(() => cast(narrow, "float32")), b: g.asDefault(() => cast(wide, "float32")) };
+  const out = await evaluate(fetches, {
+    feeds: {
+      narrow: { dtype: "int64", shape: [3], data: BigInt64Array.from([7n, -2147483648n, 2147483647n]) },
+      wide: { dtype: "int32", shape: [3], data: Int32Array.from([5, -3, 9]) },
+    },
+  });
+  assertEquals(Array.from(out.a.data as Float32Array), [7, -2147483648, Math.fround(2147483647)]);
+  assertEquals(Array.from(out.b.data as Float32Array), [5, -3, 9]);
+  await assertThrows(
+    () => evaluate({ a: fetches.a }, { feeds: { narrow: { dtype: "int64", shape: [3], data: BigInt64Array.from([1n, 2147483648n, 0n]) } } }),
+    "Feed for placeholder narrow: int64 value 2147483648 at index 1 does not fit the placeholder's int32",
+  );
+  await assertThrows(
+    () => evaluate({ a: fetches.a }, { feeds: { narrow: { dtype: "float32", shape: [3], data: new Float32Array(3) } } }),
+    "expected dtype int32, got float32",
+  );
+});

@@ -44,6 +44,36 @@ const ARRAY_TYPES: Record<DType, { name: string; is: (d: unknown) => boolean }> 
 };
 
 /**
+ * An int64 batch for an int32 placeholder, or the other way round, converted to the
+ * placeholder's dtype as TensorFlow converts fed arrays (class ids come as int64
+ * from datasets, while the WebGPU provider has no int64 kernels, so GPU graphs take
+ * int32 labels). Narrowing checks every value; anything else is returned as it is.
+ *
+ * @example
+ * ```ts
+ * widthOfFeed("placeholder labels", labels, { dtype: "int64", shape: [2], data: new BigInt64Array([3n, 7n]) }).dtype; // "int32"
+ * ```
+ */
+export function widthOfFeed(what: string, target: { dtype: string }, value: HostTensor): HostTensor {
+  if (!value || typeof value !== "object") return value;
+  if (target.dtype === "int32" && value.dtype === "int64" && value.data instanceof BigInt64Array) {
+    const out = new Int32Array(value.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = value.data[i];
+      if (v > 2147483647n || v < -2147483648n) {
+        throw new Error(`Feed for ${what}: int64 value ${v} at index ${i} does not fit the placeholder's int32`);
+      }
+      out[i] = Number(v);
+    }
+    return { dtype: "int32", shape: value.shape, data: out };
+  }
+  if (target.dtype === "int64" && value.dtype === "int32" && value.data instanceof Int32Array) {
+    return { dtype: "int64", shape: value.shape, data: BigInt64Array.from(value.data, (v) => BigInt(v)) };
+  }
+  return value;
+}
+
+/**
  * Throws a clear error when `value` does not fit `target`.
  *
  * @example

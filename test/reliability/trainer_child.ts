@@ -11,7 +11,7 @@
 import "../../src/ops/mod.ts";
 import { writeSync } from "node:fs";
 import { basename } from "node:path";
-import type { AppendHandle, FileSystem } from "../../src/fs/types.ts";
+import type { AppendHandle, FileContent, FileSystem, StagedFile } from "../../src/fs/types.ts";
 import { NodeFileSystem } from "../../src/fs/node_fs.ts";
 import { train } from "../../src/learning/train.ts";
 import { buildTinyModel, tinyBatchesFrom } from "./tiny_model.ts";
@@ -26,10 +26,23 @@ const say = (line: string) => void writeSync(1, line + "\n");
 
 /** Reports the start and end of every write, so a kill can be placed in a phase. */
 class TracingFileSystem extends NodeFileSystem {
-  override async writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  override async writeFileAtomic(path: string, data: FileContent): Promise<void> {
     say(`W+ ${basename(path)}`);
     await super.writeFileAtomic(path, data);
     say(`W- ${basename(path)}`);
+  }
+
+  /** A checkpoint: W+ when its bytes start, W- once it is durable under its name (steps may run in between). */
+  override async stageFileAtomic(path: string, content: FileContent): Promise<StagedFile> {
+    say(`W+ ${basename(path)}`);
+    const staged = await super.stageFileAtomic(path, content);
+    return {
+      commit: async () => {
+        await staged.commit();
+        say(`W- ${basename(path)}`);
+      },
+      discard: () => staged.discard(),
+    };
   }
 
   override async openAppend(path: string): Promise<AppendHandle> {

@@ -52,6 +52,10 @@ export const CLASSIFIER_TRAIN_FLAGS: FlagSpec[] = [
   { name: "label-smoothing", type: "number", default: 0, help: "label smoothing of the cross-entropy" },
   { name: "weight-decay", type: "number", default: 0.00004, help: "L2 weight decay of the net's arg scope" },
   { name: "moving-average-decay", type: "number", help: "keep exponential moving averages of the trained variables with this decay (default: none)" },
+  {
+    name: "mixed-precision", type: "boolean", default: false,
+    help: "float16 convolutions and matrix products with dynamic loss scaling (needs a WebGPU adapter with shader-f16; emulated on cpu/wasm)",
+  },
   { name: "checkpoint-path", type: "string", help: "start from this checkpoint: slimtrain checkpoint or logdir, TF checkpoint, safetensors or ONNX file" },
   { name: "checkpoint-exclude-scopes", type: "string", help: "comma-separated scopes not restored from --checkpoint-path (e.g. the head)" },
   { name: "trainable-scopes", type: "string", help: "comma-separated scopes to train (default: every trainable variable)" },

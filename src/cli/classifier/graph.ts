@@ -32,13 +32,14 @@ export interface ClassifierShape {
 function inputs(shape: ClassifierShape): { images: Tensor; labels: Tensor; classIds: Tensor } {
   const { batchSize, imageSize, channels, labelsOffset = 0 } = shape;
   const images = placeholder([batchSize, imageSize, imageSize, channels], "float32", "images");
-  const labels = placeholder([batchSize], "int64", "labels");
-  const classIds = labelsOffset ? sub(labels, constant([labelsOffset], [1], "int64")) : labels;
+  // int32 class ids (datasets' int64 ones are converted when fed): the WebGPU EP has no int64 kernels.
+  const labels = placeholder([batchSize], "int32", "labels");
+  const classIds = labelsOffset ? sub(labels, constant([labelsOffset], [1], "int32")) : labels;
   return { images, labels, classIds };
 }
 
 function oneHot(classIds: Tensor, numClasses: number): Tensor {
-  const ids = constant(Array.from({ length: numClasses }, (_, i) => i), [1, numClasses], "int64");
+  const ids = constant(Array.from({ length: numClasses }, (_, i) => i), [1, numClasses], classIds.dtype);
   return cast(equal(reshape(classIds, [classIds.shape[0], 1]), ids), "float32");
 }
 
@@ -52,13 +53,15 @@ function oneHot(classIds: Tensor, numClasses: number): Tensor {
  */
 export function buildClassifierTrainGraph(
   shape: ClassifierShape,
-  { optimizer, weightDecay, labelSmoothing = 0, trainableScopes = [], movingAverageDecay }: {
+  { optimizer, weightDecay, labelSmoothing = 0, trainableScopes = [], movingAverageDecay, mixedPrecision }: {
     optimizer: Optimizer;
     weightDecay: number;
     labelSmoothing?: number;
     trainableScopes?: string[];
     /** Keeps `ExponentialMovingAverage`s of the model variables, updated with every step. */
     movingAverageDecay?: number;
+    /** createTrainOp's mixed precision. */
+    mixedPrecision?: "float16";
   },
 ): { graph: Graph; trainOp: TrainOp; variablesToTrain: Variable[] } {
   const graph = new Graph();
@@ -78,7 +81,7 @@ export function buildClassifierTrainGraph(
       const ema = new ExponentialMovingAverage(movingAverageDecay, { numUpdates: getOrCreateGlobalStep() });
       for (const u of ema.apply(graph.getCollection<Variable>(GraphKeys.MODEL_VARIABLES))) graph.addToCollection(GraphKeys.UPDATE_OPS, u);
     }
-    const trainOp = createTrainOp(totalLoss, optimizer, { variablesToTrain });
+    const trainOp = createTrainOp(totalLoss, optimizer, { variablesToTrain, mixedPrecision });
     if (optimizer.learningRateTensor) scalar("learning_rate", optimizer.learningRateTensor);
     return { graph, trainOp, variablesToTrain };
   });

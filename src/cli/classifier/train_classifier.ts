@@ -63,6 +63,7 @@ export async function trainClassifierCommand(flags: Record<string, unknown>): Pr
     labelSmoothing: Number(flags["label-smoothing"]),
     trainableScopes: scopeList(flags["trainable-scopes"]),
     movingAverageDecay: flags["moving-average-decay"] === undefined ? undefined : Number(flags["moving-average-decay"]),
+    mixedPrecision: flags["mixed-precision"] ? "float16" : undefined,
   });
   const initFn = await checkpointInitFn(fs, flags, graph.getCollection<Variable>(GraphKeys.MODEL_VARIABLES));
 
