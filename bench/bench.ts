@@ -7,7 +7,8 @@
 // ResNet-50 and MobileNet v2 count their FLOPs from each side's own graph (3 × forward
 // multiply-adds × 2), since slim's and torchvision's nets differ (slim's ResNet-50 does 15% fewer).
 // Usage: tsx bench/bench.ts [--configs seed,main,mainjob,224x32,r50_seed,r50_64,mnv2_seed,mnv2_64] [--steps N] [--steps-per-run k] [--ep cpu|webgpu]
-//                           [--torch-device cpu|cuda] [--threads N] [--no-torch] [--profile prefix]
+//                           [--torch-device cpu|cuda] [--threads N] [--no-torch] [--profile prefix] [--cpu-mem-arena]
+// --cpu-mem-arena turns ONNX Runtime's CPU arena and memory pattern back on (training keeps them off for memory).
 // With --profile each slimtrain worker also writes ONNX Runtime's profile and the bench prints kernel time by op type
 // (profiling slows the step: time it in a run without it).
 import { spawnSync } from "node:child_process";
@@ -50,6 +51,7 @@ const threads = arg("threads", String(cpus().length));
 const stepsOverride = arg("steps", "");
 const stepsPerRun = arg("steps-per-run", "1");
 const profile = arg("profile", "");
+const cpuMemArena = argv.includes("--cpu-mem-arena");
 const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
 /** A worker's JSON line (ms_per_step, peak_rss_mb, engine, compile_ms, ...) or why it failed. */
@@ -104,7 +106,7 @@ for (const key of configs) {
     "--optimizer", c.optimizer ?? "sgd", "--weight-decay", `${c.weightDecay ?? 0}`, ...(c.checkpoint ? ["--checkpoint"] : []),
     ...(c.net ? ["--net", c.net] : [])];
   const ours = runJson(tsx, ["bench/step_worker.ts", ...common, "--ep", ep, "--steps-per-run", `${c.stepsPerRun ?? stepsPerRun}`,
-    ...(profile ? ["--profile", `${profile}_${key}`] : [])]);
+    ...(profile ? ["--profile", `${profile}_${key}`] : []), ...(cpuMemArena ? ["--cpu-mem-arena"] : [])]);
   const theirs = haveTorch ? runJson(python, ["bench/torch_step.py", ...common, "--device", torchDevice]) : { ...ours, error: "not run" };
   // Training ≈ 3 × forward MACs × 2 FLOP. VGG-16: forward MACs scale with the image area (15.5 G at 224²);
   // the other nets: as each side's graph counts them.

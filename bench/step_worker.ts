@@ -45,6 +45,8 @@ const stepsPerRun = Number(arg("steps-per-run", "1"));
 const optimizer = arg("optimizer", "sgd");
 const weightDecay = Number(arg("weight-decay", "0"));
 const checkpoint = argv.includes("--checkpoint");
+/** ONNX Runtime's CPU arena and memory pattern (off by default in training, for memory). */
+const cpuMemArena = argv.includes("--cpu-mem-arena");
 const net = arg("net", "vgg_16");
 
 /** Forward multiply-adds of the convolutions and matrix products `logits` depends on. */
@@ -115,7 +117,7 @@ const trainOp = graph.asDefault(() => {
 });
 const tBuilt = performance.now();
 const session = await TrainSession.create(trainOp, {
-  executionProvider: ep, intraOpNumThreads: threads, profileFilePrefix: profile || undefined,
+  executionProvider: ep, intraOpNumThreads: threads, profileFilePrefix: profile || undefined, cpuMemArena,
 });
 const tCompiled = performance.now();
 session.initialize();
