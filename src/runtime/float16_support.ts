@@ -41,7 +41,7 @@ async function probe(runtime: Runtime): Promise<string | null> {
     initializers: [],
   });
   try {
-    const session = await runtime.createSession(model);
+    const session = await runtime.createSession(model, { quiet: true });
     try {
       const x = runtime.fromHost({ dtype: "float32", shape: [4], data: new Float32Array([0.5, 1.5, -2, 3]) });
       const { y } = await session.run({ x }, ["y"]);

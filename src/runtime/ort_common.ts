@@ -99,6 +99,8 @@ export function ortRuntime(ort: OrtModule, pkg: string, ep: ExecutionProvider, c
         sessionOptions.enableProfiling = true;
         sessionOptions.profileFilePrefix = config.profileFilePrefix;
       }
+      // A probe whose failure is an answer: ONNX Runtime would also print that failure.
+      if (options.quiet) sessionOptions.logSeverityLevel = 4;
       if (options.keepOnDevice?.length && config.gpu) {
         sessionOptions.preferredOutputLocation = Object.fromEntries(options.keepOnDevice.map((n) => [n, "gpu-buffer"]));
       }

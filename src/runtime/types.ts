@@ -90,9 +90,10 @@ export interface Runtime {
   readonly transfers: TransferCounts;
   /**
    * Loads a model. With `keepOnDevice`, outputs named there stay in device memory
-   * (GPU providers), so they can be fed back next step without a host round trip.
+   * (GPU providers), so they can be fed back next step without a host round trip. With
+   * `quiet`, ONNX Runtime logs nothing below fatal for the session (probes).
    */
-  createSession(model: Uint8Array, options?: { keepOnDevice?: readonly string[] }): Promise<RuntimeSession>;
+  createSession(model: Uint8Array, options?: { keepOnDevice?: readonly string[]; quiet?: boolean }): Promise<RuntimeSession>;
   /** Wraps host data as a runtime value (no copy where the provider allows). */
   fromHost(t: HostTensor): RuntimeValue;
   /** Copies a value to host memory (device values are read back). */
