@@ -76,3 +76,19 @@ test("transpose() folds a transpose of a transpose, and moves past elementwise o
     assertEquals([joined.node.op, joined.node.attrs.axis], ["Concat", 1]);
   });
 });
+
+test("relu6() gradient passes dy strictly between 0 and 6 and is zero at both kinks, as TensorFlow's Relu6Grad", async () => {
+  const { gradients } = await import("../autodiff/gradients.ts");
+  const { evaluate } = await import("../runtime/evaluate.ts");
+  const g = new Graph();
+  const { dx } = g.asDefault(() => {
+    const x = placeholder([7], "float32", "x");
+    const w = placeholder([7], "float32", "w");
+    return { x, dx: gradients(reduceMean(mul(relu6(x), w)), [x])[0]! };
+  });
+  const w = randomArray(7, 12, 0.5, 2);
+  const xs = new Float32Array([-1, 0, 1e-30, 3, 6 - 2 ** -21, 6, 7]);
+  const out = await evaluate({ dx }, { feeds: { x: { dtype: "float32", shape: [7], data: xs }, w: { dtype: "float32", shape: [7], data: w } } });
+  const expected = Array.from(xs, (v, i) => (v > 0 && v < 6 ? Math.fround(w[i] * Math.fround(1 / 7)) : 0));
+  assertEquals(Array.from(out.dx.data as Float32Array), expected);
+});
