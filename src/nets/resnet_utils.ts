@@ -71,6 +71,24 @@ export function resnetBlock(scope: string, unitFn: UnitFn, baseDepth: number, nu
 }
 
 /**
+ * The four blocks of slim's ImageNet ResNets (v1 and v2 alike): base depths 64,
+ * 128, 256 and 512 with `units` units each, blocks 1-3 ending in stride 2.
+ *
+ * @example
+ * ```ts
+ * imagenetBlocks(bottleneckV1, [3, 4, 6, 3]); // ResNet-50's
+ * ```
+ */
+export function imagenetBlocks(unitFn: UnitFn, units: readonly [number, number, number, number]): Block[] {
+  return [
+    resnetBlock("block1", unitFn, 64, units[0], 2),
+    resnetBlock("block2", unitFn, 128, units[1], 2),
+    resnetBlock("block3", unitFn, 256, units[2], 2),
+    resnetBlock("block4", unitFn, 512, units[3], 1),
+  ];
+}
+
+/**
  * Subsamples an NHWC map by `factor` (a 1×1 max pool with that stride); the
  * input itself when `factor` is 1.
  *

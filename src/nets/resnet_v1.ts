@@ -21,7 +21,7 @@ import {
   blocksOutputStride,
   type Block,
   conv2dSame,
-  resnetBlock,
+  imagenetBlocks,
   resnetHead,
   type ResnetOptions,
   stackBlocksDense,
@@ -88,12 +88,7 @@ export function resnetV1(inputs: Tensor, blocks: readonly Block[], options: Resn
 }
 
 function v1(scope: string, units: [number, number, number, number]): (inputs: Tensor, options?: ResnetOptions) => NetResult {
-  const blocks = () => [
-    resnetBlock("block1", bottleneckV1, 64, units[0], 2),
-    resnetBlock("block2", bottleneckV1, 128, units[1], 2),
-    resnetBlock("block3", bottleneckV1, 256, units[2], 2),
-    resnetBlock("block4", bottleneckV1, 512, units[3], 1),
-  ];
+  const blocks = () => imagenetBlocks(bottleneckV1, units);
   return (inputs: Tensor, options: ResnetOptions = {}): NetResult => resnetV1(inputs, blocks(), { scope, ...definedOnly(options) });
 }
 

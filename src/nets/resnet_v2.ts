@@ -13,7 +13,7 @@ import {
   blocksOutputStride,
   type Block,
   conv2dSame,
-  resnetBlock,
+  imagenetBlocks,
   resnetHead,
   type ResnetOptions,
   stackBlocksDense,
@@ -83,12 +83,7 @@ export function resnetV2(inputs: Tensor, blocks: readonly Block[], options: Resn
 }
 
 function v2(scope: string, units: [number, number, number, number]): (inputs: Tensor, options?: ResnetOptions) => NetResult {
-  const blocks = () => [
-    resnetBlock("block1", bottleneckV2, 64, units[0], 2),
-    resnetBlock("block2", bottleneckV2, 128, units[1], 2),
-    resnetBlock("block3", bottleneckV2, 256, units[2], 2),
-    resnetBlock("block4", bottleneckV2, 512, units[3], 1),
-  ];
+  const blocks = () => imagenetBlocks(bottleneckV2, units);
   return (inputs: Tensor, options: ResnetOptions = {}): NetResult => resnetV2(inputs, blocks(), { scope, ...definedOnly(options) });
 }
 
