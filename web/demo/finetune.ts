@@ -11,7 +11,6 @@
  */
 import "../../src/ops/mod.ts";
 import { latestCheckpoint, restoreCheckpoint } from "../../src/checkpoint/mod.ts";
-import type { FileSystem } from "../../src/fs/types.ts";
 import { Graph, GraphKeys } from "../../src/graph/graph.ts";
 import type { HostTensor } from "../../src/graph/host_tensor.ts";
 import type { Tensor } from "../../src/graph/tensor.ts";
@@ -20,13 +19,12 @@ import { fullyConnected } from "../../src/layers/mod.ts";
 import { createTrainOp, type TrainOp } from "../../src/learning/create_train_op.ts";
 import { compileInferenceModel } from "../../src/learning/export.ts";
 import { momentum } from "../../src/learning/optimizers/mod.ts";
-import { train } from "../../src/learning/train.ts";
-import type { TrainSession } from "../../src/learning/train_session.ts";
 import { type ImportedModel, importModel } from "../../src/onnx/mod.ts";
 import { reduceMean, softmaxCrossEntropyWithLogits } from "../../src/ops/mod.ts";
-import type { Runtime, TransferCounts } from "../../src/runtime/types.ts";
+import type { Runtime } from "../../src/runtime/types.ts";
 import { scalar } from "../../src/summary/summary_ops.ts";
 import type { Digits } from "./net.ts";
+import { type RecordedRun, recordedTrain, type RunOptions } from "./recorded_run.ts";
 
 /** The classes the new head learns: the digits 5–9, as labels 0–4. */
 export const FINE_TUNE_CLASSES = [5, 6, 7, 8, 9] as const;
@@ -34,20 +32,8 @@ export const FINE_TUNE_CLASSES = [5, 6, 7, 8, 9] as const;
 export const HELD_OUT_PER_CLASS = 32;
 
 /** What one fine-tuning run reports (the page puts it in `<pre id="result">`). */
-export interface FineTuneResult {
+export interface FineTuneResult extends RecordedRun {
   mode: "finetune";
-  runtime: string;
-  ep: string;
-  steps: number;
-  seed: number;
-  batchSize: number;
-  /** Loss before each step's update, step 1 first. */
-  losses: number[];
-  finalLoss: number;
-  /** Wall time of each step in milliseconds. */
-  stepMs: number[];
-  /** Median of `stepMs` without the first step (which includes warm-up). */
-  medianStepMs: number;
   /** The exported fine-tuned model's accuracy on the held-out digits 5–9. */
   heldOutAccuracy: number;
   heldOutCount: number;
@@ -56,10 +42,6 @@ export interface FineTuneResult {
   frozen: { names: string[]; changed: string[] };
   /** The variables the train op updates (the new head's). */
   trained: string[];
-  /** Where each variable's value lived after the last step ("cpu", "gpu-buffer"). */
-  stateLocations: Record<string, string>;
-  /** Host-device traffic of steps 2..n, per step (step 1 also uploads the initial values). */
-  transfersPerStep: TransferCounts;
   checkpoint: string;
   eventFile: string | null;
   /** The exported fine-tuned ONNX model (input `images`, output `logits`) in the run's logdir. */
@@ -68,20 +50,13 @@ export interface FineTuneResult {
 }
 
 /** Options of {@link runFineTune}. */
-export interface FineTuneOptions {
-  runtime: Runtime;
-  fs: FileSystem;
-  logdir: string;
+export interface FineTuneOptions extends RunOptions {
   /** The pretrained model file's bytes (input `images` [batch, 28, 28, 1], output `features`). */
   model: Uint8Array;
   /** Digits that include the classes 5–9 (others are ignored). */
   digits: Digits;
-  steps: number;
-  seed: number;
   /** Default 0.01. */
   learningRate?: number;
-  onStep?: (info: { step: number; loss: number; secPerStep: number }) => void;
-  log?: (line: string) => void;
 }
 
 /** Digits of one split: pixels 0-255 row-major, labels already 0–4. */
@@ -186,33 +161,7 @@ export async function runFineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   const { trainOp, model, logits, images } = buildFineTune(o.model, o.learningRate);
   // The exported model fixes its batch size (its flatten is a Reshape to [batch, -1]).
   const batchSize = images.shape[0];
-  const losses: number[] = [], stepMs: number[] = [];
-  let session: TrainSession | undefined;
-  let stateLocations: Record<string, string> = {};
-  let afterFirst: TransferCounts | undefined, afterLast: TransferCounts | undefined;
-  await train(trainOp, o.logdir, {
-    runtime: o.runtime,
-    fs: o.fs,
-    seed: o.seed,
-    numberOfSteps: o.steps,
-    saveSummariesSecs: 0,
-    handleSignals: false,
-    log: o.log ?? (() => {}),
-    data: function* (start: number) {
-      for (let s = start; ; s++) yield fineTuneBatch(trainSplit, s * batchSize, batchSize);
-    },
-    initFn: (ctx) => {
-      session = ctx.session;
-    },
-    onStep: (info) => {
-      losses.push(info.loss);
-      stepMs.push(info.secPerStep * 1000);
-      afterLast = { ...o.runtime.transfers };
-      afterFirst ??= afterLast;
-      if (session) stateLocations = Object.fromEntries([...session.state].map(([name, v]) => [name, v.location]));
-      o.onStep?.(info);
-    },
-  });
+  const run = await recordedTrain(trainOp, o, batchSize, (step) => fineTuneBatch(trainSplit, step * batchSize, batchSize));
   const prefix = await latestCheckpoint(o.fs, o.logdir);
   if (!prefix) throw new Error(`Fine-tuning: learning.train left no checkpoint in ${o.logdir}`);
   const { tensors } = await restoreCheckpoint(o.fs, prefix);
@@ -224,22 +173,12 @@ export async function runFineTune(o: FineTuneOptions): Promise<FineTuneResult> {
   const eventName = (await o.fs.readDir(o.logdir)).find((n) => n.startsWith("events.out.tfevents."));
   return {
     mode: "finetune",
-    runtime: o.runtime.description,
-    ep: o.runtime.executionProvider,
-    steps: losses.length,
-    seed: o.seed,
-    batchSize,
-    losses,
-    finalLoss: losses[losses.length - 1],
-    stepMs,
-    medianStepMs: median(stepMs.slice(1)),
+    ...run,
     heldOutAccuracy: await accuracy(o.runtime, exported.bytes, heldOut, batchSize),
     heldOutCount: Math.floor(heldOut.count / batchSize) * batchSize,
     trainCount: trainSplit.count,
     frozen: { names: frozen.map((v) => v.name), changed },
     trained: trainOp.variablesToTrain.map((v) => v.name),
-    stateLocations,
-    transfersPerStep: perStep(afterFirst, afterLast, losses.length - 1),
     checkpoint: `${prefix}.safetensors`,
     eventFile: eventName ? o.fs.join(o.logdir, eventName) : null,
     exported: exportedPath,
@@ -274,15 +213,4 @@ async function accuracy(runtime: Runtime, bytes: Uint8Array, split: DigitSplit, 
     await session.release();
   }
   return correct / total;
-}
-
-function perStep(first: TransferCounts | undefined, last: TransferCounts | undefined, steps: number): TransferCounts {
-  const d = (key: keyof TransferCounts) => (first && last && steps > 0 ? (last[key] - first[key]) / steps : NaN);
-  return { toHost: d("toHost"), toHostBytes: d("toHostBytes"), fromHost: d("fromHost"), fromHostBytes: d("fromHostBytes") };
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }

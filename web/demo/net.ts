@@ -7,7 +7,6 @@
  * @module
  */
 import "../../src/ops/mod.ts";
-import type { FileSystem } from "../../src/fs/types.ts";
 import { Graph, GraphKeys } from "../../src/graph/graph.ts";
 import type { HostTensor } from "../../src/graph/host_tensor.ts";
 import { varianceScalingInitializer } from "../../src/graph/initializers.ts";
@@ -15,12 +14,11 @@ import { placeholder, type Variable } from "../../src/graph/variable.ts";
 import { argScope, conv2d, flatten, fullyConnected, maxPool2d } from "../../src/layers/mod.ts";
 import { createTrainOp, type TrainOp } from "../../src/learning/create_train_op.ts";
 import { momentum } from "../../src/learning/optimizers/mod.ts";
-import { train } from "../../src/learning/train.ts";
-import type { TrainSession } from "../../src/learning/train_session.ts";
 import { latestCheckpoint } from "../../src/checkpoint/mod.ts";
 import { reduceMean, softmaxCrossEntropyWithLogits } from "../../src/ops/mod.ts";
-import type { Runtime, TransferCounts } from "../../src/runtime/types.ts";
+import type { TransferCounts } from "../../src/runtime/types.ts";
 import { scalar } from "../../src/summary/summary_ops.ts";
+import { type RecordedRun, recordedTrain, type RunOptions } from "./recorded_run.ts";
 
 /** Digits as `scripts/build_demo.mjs` writes them: pixels 0-255, row-major 28×28. */
 export interface DigitsJson {
@@ -40,22 +38,8 @@ export interface Digits {
 }
 
 /** What one run reports (the page puts it in `<pre id="result">`). */
-export interface DemoResult {
-  runtime: string;
-  ep: string;
-  steps: number;
-  seed: number;
-  batchSize: number;
-  /** Loss before each step's update, step 1 first. */
-  losses: number[];
-  finalLoss: number;
-  /** Wall time of each step in milliseconds. */
-  stepMs: number[];
-  /** Median of `stepMs` without the first step (which includes warm-up). */
-  medianStepMs: number;
+export interface DemoResult extends Omit<RecordedRun, "transfersPerStep"> {
   transfers: { total: TransferCounts; perStep: TransferCounts };
-  /** Where each variable's value lived after the last step ("cpu", "gpu-buffer"). */
-  stateLocations: Record<string, string>;
   /** Bytes of all variables (what a step would move if parameters crossed to the host). */
   parameterBytes: number;
   checkpoint: string | null;
@@ -63,17 +47,10 @@ export interface DemoResult {
 }
 
 /** Options of {@link runDemo}. */
-export interface DemoOptions {
-  runtime: Runtime;
-  fs: FileSystem;
-  logdir: string;
+export interface DemoOptions extends RunOptions {
   digits: Digits;
-  steps: number;
-  seed: number;
   /** Default 16. */
   batchSize?: number;
-  onStep?: (info: { step: number; loss: number; secPerStep: number }) => void;
-  log?: (line: string) => void;
 }
 
 /**
@@ -156,66 +133,17 @@ export function batchAt(digits: Digits, step: number, batchSize: number): Record
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const batchSize = o.batchSize ?? 16;
   const trainOp = buildNet(batchSize, o.digits.side);
-  const losses: number[] = [], stepMs: number[] = [];
-  let session: TrainSession | undefined;
-  // Counts after step 1 and after the latest step: their difference is what steps
-  // 2..n moved (step 1 also uploads the initial values; the final checkpoint reads them back).
-  let afterFirst: TransferCounts | undefined, afterLast: TransferCounts | undefined;
-  let stateLocations: Record<string, string> = {};
-  await train(trainOp, o.logdir, {
-    runtime: o.runtime,
-    fs: o.fs,
-    seed: o.seed,
-    numberOfSteps: o.steps,
-    saveSummariesSecs: 0,
-    handleSignals: false,
-    log: o.log ?? (() => {}),
-    data: function* (start: number) {
-      for (let s = start; ; s++) yield batchAt(o.digits, s, batchSize);
-    },
-    initFn: (ctx) => {
-      session = ctx.session;
-    },
-    onStep: (info) => {
-      losses.push(info.loss);
-      stepMs.push(info.secPerStep * 1000);
-      afterLast = { ...o.runtime.transfers };
-      afterFirst ??= afterLast;
-      // Read here, before `train` saves the final checkpoint and releases the session.
-      if (session) stateLocations = Object.fromEntries([...session.state].map(([name, v]) => [name, v.location]));
-      o.onStep?.(info);
-    },
-  });
+  const { transfersPerStep, ...run } = await recordedTrain(trainOp, o, batchSize, (step) => batchAt(o.digits, step, batchSize));
   const parameterBytes = trainOp.totalLoss.graph.getCollection<Variable>(GraphKeys.GLOBAL_VARIABLES)
     .reduce((sum, v) => sum + 4 * v.shape.reduce((a, b) => a * b, 1), 0);
   const entries = await o.fs.readDir(o.logdir);
   const prefix = await latestCheckpoint(o.fs, o.logdir);
   const eventName = entries.find((n) => n.startsWith("events.out.tfevents."));
   return {
-    runtime: o.runtime.description,
-    ep: o.runtime.executionProvider,
-    steps: losses.length,
-    seed: o.seed,
-    batchSize,
-    losses,
-    finalLoss: losses[losses.length - 1],
-    stepMs,
-    medianStepMs: median(stepMs.slice(1)),
-    transfers: { total: { ...o.runtime.transfers }, perStep: perStep(afterFirst, afterLast, losses.length - 1) },
-    stateLocations,
+    ...run,
+    transfers: { total: { ...o.runtime.transfers }, perStep: transfersPerStep },
     parameterBytes,
     checkpoint: prefix ? `${prefix}.safetensors` : null,
     eventFile: eventName ? o.fs.join(o.logdir, eventName) : null,
   };
-}
-
-function perStep(first: TransferCounts | undefined, last: TransferCounts | undefined, steps: number): TransferCounts {
-  const d = (key: keyof TransferCounts) => (first && last && steps > 0 ? (last[key] - first[key]) / steps : NaN);
-  return { toHost: d("toHost"), toHostBytes: d("toHostBytes"), fromHost: d("fromHost"), fromHostBytes: d("fromHostBytes") };
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
