@@ -1,5 +1,5 @@
 // A batch-norm net from the factory through the whole workflow on real digits:
-// MobileNet v2 (width 0.35) trains with learning.train and its loss falls, a run
+// MobileNet v2 (width 0.35) trains with learning.train and its loss on held-out digits falls, a run
 // stopped and resumed matches an uninterrupted one bit for bit (weights, slots,
 // moving statistics), and the exported inference model runs in a fresh ONNX
 // Runtime session with the moving averages. Node only: the graph is large for the
@@ -19,6 +19,7 @@ import { createTrainOp } from "../src/learning/create_train_op.ts";
 import { exportInferenceModel } from "../src/learning/export.ts";
 import { adam } from "../src/learning/optimizers/mod.ts";
 import { train } from "../src/learning/train.ts";
+import { TrainSession } from "../src/learning/train_session.ts";
 import { getTotalLoss, sparseSoftmaxCrossEntropy } from "../src/losses/mod.ts";
 import { getNetworkFn } from "../src/nets/nets_factory.ts";
 import { evaluate } from "../src/runtime/evaluate.ts";
@@ -40,6 +41,24 @@ function trainGraph() {
   });
 }
 
+/** Cross-entropy of the first 64 held-out digits under `values` (batch statistics, as in training). */
+async function heldOutLoss(test: { images: HostTensor; labels: HostTensor }, values: Map<string, HostTensor>): Promise<number> {
+  const n = 64;
+  const g = new Graph();
+  const loss = g.asDefault(() => {
+    const images = placeholder([n, SIZE, SIZE, 1], "float32", "images");
+    const [logits] = getNetworkFn(NET, { numClasses: CLASSES, isTraining: true })(images);
+    return sparseSoftmaxCrossEntropy(logits, placeholder([n], "int64", "labels"));
+  });
+  const variables = Object.fromEntries([...g.variables.keys()].map((name) => [name, values.get(name)!]));
+  const feeds = {
+    images: { ...test.images, shape: [n, SIZE, SIZE, 1], data: test.images.data.slice(0, n * SIZE * SIZE) } as HostTensor,
+    labels: { ...test.labels, shape: [n], data: test.labels.data.slice(0, n) } as HostTensor,
+  };
+  const out = await evaluate({ loss }, { feeds, variables });
+  return Number(out.loss.data[0]);
+}
+
 const run = runtimeName().startsWith("node") ? test : (name: string) => test.skip(name, "runs under Node only (graph build time)");
 
 run("mobilenet_v2 trains on the digits with learning.train, resumes bit for bit, and exports with its moving averages", async () => {
@@ -52,8 +71,15 @@ run("mobilenet_v2 trains on the digits with learning.train, resumes bit for bit,
   try {
     const straight: number[] = [];
     await train(trainGraph(), a, { data, numberOfSteps: 24, log: quiet, onStep: (s) => straight.push(s.loss) });
-    const early = straight.slice(0, 6).reduce((x, y) => x + y) / 6, late = straight.slice(-6).reduce((x, y) => x + y) / 6;
-    assert(late < early, `loss should fall (${straight.map((l) => l.toFixed(2)).join(" ")}): first six ${early.toFixed(3)}, last six ${late.toFixed(3)}`);
+    // Batch losses of 24 Adam steps are too noisy to compare (a 1e-6 change in the first
+    // batch moves step 3's loss by 4%): the loss falls on 64 held-out digits, weights
+    // before training against after.
+    const initial = await TrainSession.create(trainGraph(), { executionProvider: "cpu" });
+    initial.initialize();
+    const before = await heldOutLoss(digits.test, await initial.readState());
+    await initial.release();
+    const after = await heldOutLoss(digits.test, (await restoreLatest(fs, a))!.tensors);
+    assert(after < before - 0.05, `loss on held-out digits should fall: ${before.toFixed(3)} before training, ${after.toFixed(3)} after`);
 
     const resumed: number[] = [];
     await train(trainGraph(), b, { data, numberOfSteps: 10, log: quiet, onStep: (s) => resumed.push(s.loss) });

@@ -401,7 +401,7 @@ test("ties and kinks follow the documented rules", async () => {
       // Row 0 ties x with y everywhere and has a three-way tie for the row max.
       x: { dtype: "float32" as const, shape: [2, 3], data: new Float32Array([0.5, 0.5, 0.5, -0.7, 0, 0.3]) },
       y: { dtype: "float32" as const, shape: [2, 3], data: new Float32Array([0.5, 0.5, 0.5, 0.2, -0.1, 0.9]) },
-      // Two 2x2 windows: a two-way tie and a three-way tie.
+      // Two 2x2 windows: a two-way tie and a three-way tie (TensorFlow's MaxPoolGrad picks the first).
       p: { dtype: "float32" as const, shape: [1, 1, 2, 4], data: new Float32Array([0.5, 0.5, 0.3, 0.9, 0.1, 0.2, 0.9, 0.9]) },
     };
     const out = await evaluate({ dxMax: dxMax!, dyMax: dyMax!, dxMin: dxMin!, dyMin: dyMin!, dReduceMax: dReduceMax!, dRelu: dRelu!, dPool: dPool! }, { feeds });
@@ -411,7 +411,7 @@ test("ties and kinks follow the documented rules", async () => {
     assertEquals(out.dyMin.data, new Float32Array([1, 1, 1, 0, 1, 0]));
     assertClose(out.dReduceMax.data as Float32Array, [1 / 3, 1 / 3, 1 / 3, 0, 0, 1], { message: "reduceMax shares ties" });
     assertEquals(out.dRelu.data, new Float32Array([2, 2, 2, -1, 0, 2]), "relu and abs have gradient 0 at 0");
-    assertClose(out.dPool.data as Float32Array, [0.5, 0.5, 0, 1 / 3, 0, 0, 1 / 3, 1 / 3], { message: "tiled maxPool shares ties" });
+    assertEquals(out.dPool.data, new Float32Array([1, 0, 0, 1, 0, 0, 0, 0]), "tiled maxPool gives a tie to the window's first maximum");
   });
 });
 

@@ -11,13 +11,13 @@ import { allocate, type HostTensor, numElements } from "../graph/host_tensor.ts"
 import { seededRandom } from "../graph/random.ts";
 import { fromStorage, storageShape, toStorage, writeRegionInto } from "../graph/storage_layout.ts";
 import type { Variable } from "../graph/variable.ts";
-import { type CompiledModel, compileModel, updatedName } from "../onnx/compile.ts";
+import { type CompiledModel, compileModel, type ModelOutput, updatedName } from "../onnx/compile.ts";
 import { copyName, type UnrolledModel, unrollSteps } from "../onnx/unroll.ts";
 import { createRuntime } from "../runtime/create.ts";
 import { disposeAll, FeedPlan, type FeedSources } from "../runtime/feed_plan.ts";
 import { checkFeed } from "../runtime/feeds.ts";
 import { float16Unsupported } from "../runtime/float16_support.ts";
-import { loweringTargetFor, type Runtime, type RuntimeOptions, type RuntimeSession, type RuntimeValue } from "../runtime/types.ts";
+import { loweringTargetFor, type Runtime, type RuntimeOptions, type RuntimeSession, type RuntimeValue, type SessionOptions } from "../runtime/types.ts";
 import type { SummarySpec } from "../summary/summary_ops.ts";
 import type { TrainOp } from "./create_train_op.ts";
 
@@ -132,7 +132,7 @@ export class TrainSession {
       autocastMode: float16 === "native" ? "cast" : "emulate",
     });
     const evalModel = compileModel({ name: "eval_step", fetches: { loss: trainOp.totalLoss, ...summaryFetches }, target });
-    const session = await runtime.createSession(model.bytes, { keepOnDevice: trainOp.updates.map((u) => updatedName(u.variable)) });
+    const session = await runtime.createSession(model.bytes, sessionOptionsFor(trainOp, model));
     return new TrainSession(trainOp, runtime, model, evalModel, session, options.seed ?? 0);
   }
 
@@ -314,7 +314,7 @@ export class TrainSession {
     let entry = this.sessions.get(k);
     if (!entry) {
       const model = unrollSteps(this.model, k, { perStep: ["loss"] });
-      entry = this.runtime.createSession(model.bytes, { keepOnDevice: this.trainOp.updates.map((u) => updatedName(u.variable)) })
+      entry = this.runtime.createSession(model.bytes, sessionOptionsFor(this.trainOp, model))
         .then((session) => ({ model, session, plan: FeedPlan.of(model, this.runtime) }));
       this.sessions.set(k, entry);
     }
@@ -353,4 +353,14 @@ async function expectFloat16(runtime: Runtime): Promise<void> {
         `or check float16's numerics slowly with the option float16Compute: "emulate"`,
     );
   }
+}
+
+/**
+ * A train step's session: updates stay on the device (GPU providers), and updates
+ * the step writes as matrices (fused into their gradient's GEMM) come back viewed in
+ * the variable's storage shape.
+ */
+function sessionOptionsFor(trainOp: TrainOp, model: { outputs: readonly ModelOutput[] }): SessionOptions {
+  const viewAs = Object.fromEntries(model.outputs.filter((o) => o.written).map((o) => [(o as { onnxName?: string }).onnxName ?? o.name, o.tensor.shape]));
+  return { keepOnDevice: trainOp.updates.map((u) => updatedName(u.variable)), viewAs };
 }

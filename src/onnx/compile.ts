@@ -10,9 +10,10 @@ import type { DType, HostTensor } from "../graph/host_tensor.ts";
 import { toStorage } from "../graph/storage_layout.ts";
 import { ancestorNodes, type Node, type Tensor } from "../graph/tensor.ts";
 import type { Assignment, Variable } from "../graph/variable.ts";
-import { getOp, type Lowering, type LoweringTarget, type OnnxAttr } from "../ops/registry.ts";
+import { type Accumulate, getOp, type Lowering, type LoweringTarget, type OnnxAttr } from "../ops/registry.ts";
 import { type AutocastDType, type AutocastMode, HalfCasts } from "./autocast.ts";
 import { makeModel, makeNode, makeTensor, makeValueInfo, type NodeProtoLike } from "./builder.ts";
+import { type FusedUpdate, planFusedUpdates } from "./fused_updates.ts";
 
 /**
  * One input of a compiled model, typed by what feeds it: `placeholder` (the
@@ -32,6 +33,11 @@ export interface ModelOutput {
   tensor: Tensor;
   kind: "fetch" | "update";
   variable?: Variable;
+  /**
+   * The shape the model writes when it is not `tensor.shape` (a fused update written
+   * as its GEMM's matrix, same size); runtimes hand it back viewed in `tensor.shape`.
+   */
+  written?: number[];
 }
 
 /** A serialised ONNX model and the map from its inputs and outputs back to the graph. */
@@ -63,6 +69,11 @@ export interface CompileRequest {
   autocast?: AutocastDType;
   /** How `autocast` computes: float16 kernels (default) or float32 ones with float16 rounding. */
   autocastMode?: AutocastMode;
+  /**
+   * Folds updates into the GEMMs computing their gradients where nothing else reads
+   * them (see fused_updates.ts). Default true; false keeps every update's own nodes.
+   */
+  fuseUpdates?: boolean;
 }
 
 /**
@@ -87,7 +98,7 @@ export function updatedName(variable: Variable): string {
  * ```
  */
 export function compileModel(
-  { name, fetches, updates = [], docString, metadata, frozen, target = "portable", autocast, autocastMode }: CompileRequest,
+  { name, fetches, updates = [], docString, metadata, frozen, target = "portable", autocast, autocastMode, fuseUpdates = true }: CompileRequest,
 ): CompiledModel {
   const outputs = modelOutputs(name, fetches, updates);
   const needed = ancestorNodes(outputs.map((o) => o.tensor));
@@ -100,16 +111,39 @@ export function compileModel(
   const halfCasts = autocast
     ? new HalfCasts((hint) => names.fresh(hint), autocastMode, (value) => constants.shared(`f32:${value}`, `const/${value}`, () => float32Scalar(value)))
     : undefined;
-  for (const node of needed) {
+  // Under autocast a Gemm's C would be cast to float16 with its operands: no fusion there.
+  const fusions = autocast || !fuseUpdates ? new Map<Node, FusedUpdate>() : planFusedUpdates(needed, outputs.map((o) => o.tensor));
+  const lowered = new Set<Node>();
+  const lower = (node: Node): void => {
+    if (lowered.has(node)) return;
+    lowered.add(node);
+    // Inputs come first; in `needed`'s order they already have, except for what a
+    // fused update reads (its addend and scale), which is hoisted to the product.
+    for (const t of node.inputs) lower(t.node);
     const def = getOp(node.op, node.name);
-    if (def.source) continue;
-    const emitted = lowerNode(node, names, constants, target);
+    if (def.source) return;
+    const fusion = fusions.get(node);
+    const accumulate = fusion && accumulateFor(fusion, names, lower, outputs, target);
+    const emitted = lowerNode(node, names, constants, target, accumulate);
     nodes.push(...(halfCasts && def.autocast ? halfCasts.rewrite(emitted) : emitted));
-  }
+    if (!accumulate?.used) return;
+    for (const n of fusion!.replaces) lowered.add(n);
+    if (accumulate.writtenAs) {
+      // The model writes the matrix; the step's own readers take the view in the tensor's shape.
+      const result = fusion!.target.outputs[0];
+      for (const o of outputs) if (o.tensor === result && o.name === accumulate.output) o.written = accumulate.writtenAs.shape;
+      names.bind(result, accumulate.writtenAs.view);
+    }
+  };
+  for (const node of needed) lower(node);
   // Fetched sources, and tensors fetched under several names, leave through an Identity.
   for (const { tensor, to } of aliases) {
     nodes.push(makeNode("Identity", [names.of(tensor)], [to], {}, names.fresh(`${to}/Identity`)));
   }
+  // A constant whose only reader was fused away (momentum's factor, now Gemm's beta) is dropped.
+  const read = new Set([...nodes.flatMap((n) => n.input), ...outputs.map((o) => o.name)]);
+  const used = initializers.filter((i) => read.has(i.name as string));
+  initializers.splice(0, initializers.length, ...used);
   const bytes = makeModel({
     name,
     nodes,
@@ -117,7 +151,7 @@ export function compileModel(
     docString,
     metadata,
     inputs: inputs.map((i) => makeValueInfo(i.name, i.tensor.dtype, i.tensor.shape)),
-    outputs: outputs.map((o) => makeValueInfo(o.name, o.tensor.dtype, o.tensor.shape)),
+    outputs: outputs.map((o) => makeValueInfo(o.name, o.tensor.dtype, o.written ?? o.tensor.shape)),
   });
   return { bytes, inputs, outputs, nodeCount: nodes.length, parts: { nodes, initializers, name, docString } };
 }
@@ -258,7 +292,37 @@ class ConstantPool {
 }
 
 /** Runs one op's lowering rule; returns its ONNX nodes. */
-function lowerNode(node: Node, names: ValueNames, constants: ConstantPool, target: LoweringTarget): NodeProtoLike[] {
+/** What the product's lowering needs to write a fused update, its operands lowered first. */
+function accumulateFor(
+  fusion: FusedUpdate,
+  names: ValueNames,
+  lower: (node: Node) => void,
+  outputs: readonly ModelOutput[],
+  target: LoweringTarget,
+): Accumulate {
+  lower(fusion.into.node);
+  if (typeof fusion.scale !== "number") lower(fusion.scale.node);
+  const result = fusion.target.outputs[0];
+  if (!names.has(result)) names.bind(result, names.fresh(result.name));
+  const output = names.of(result);
+  // Viewing a matrix output in another shape is free for host tensors (the CPU and
+  // wasm EPs); GPU outputs keep their own shape, and fetches too (their readers take
+  // them as compiled). Updates only ever go back to TrainSession, which views them.
+  const modelOutput = outputs.find((o) => o.name === output);
+  const isModelOutput = modelOutput !== undefined;
+  const matrixAllowed = modelOutput?.kind === "update" && target === "cpu";
+  return {
+    into: names.of(fusion.into),
+    beta: fusion.beta,
+    scale: typeof fusion.scale === "number" ? fusion.scale : names.of(fusion.scale),
+    negateScale: fusion.negateScale,
+    output,
+    outputKind: !isModelOutput ? "intermediate" : matrixAllowed ? "matrix" : "exact",
+    used: false,
+  };
+}
+
+function lowerNode(node: Node, names: ValueNames, constants: ConstantPool, target: LoweringTarget, accumulate?: Accumulate): NodeProtoLike[] {
   const nodes: NodeProtoLike[] = [];
   for (const t of node.outputs) if (!names.has(t)) names.bind(t, names.fresh(t.name));
   let counter = 0;
@@ -282,6 +346,7 @@ function lowerNode(node: Node, names: ValueNames, constants: ConstantPool, targe
         data: BigInt64Array.from(values, (v) => BigInt(v)),
       })),
     scalar: (value) => constants.shared(`f32:${value}`, `const/${value}`, () => float32Scalar(value)),
+    accumulate,
   };
   try {
     getOp(node.op, node.name).lower(l);

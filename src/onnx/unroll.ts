@@ -6,7 +6,7 @@
  * parameter set, for a train step), so k steps per run pay that copy once.
  * @module
  */
-import { makeModel, makeValueInfo, type NodeProtoLike } from "./builder.ts";
+import { makeModel, makeNode, makeTensor, makeValueInfo, type NodeProtoLike } from "./builder.ts";
 import { type CompiledModel, type ModelInput, type ModelOutput, updatedName } from "./compile.ts";
 
 /** A model running `steps` train steps per call. */
@@ -64,12 +64,29 @@ export function unrollSteps(model: CompiledModel, k: number, { perStep }: { perS
   const updateNames = [...updated.values()];
   const lastOnly = model.outputs.filter((o) => o.kind === "fetch" && !perStep.includes(o.name)).map((o) => o.name);
   const outNodes: NodeProtoLike[] = [];
+  const extraInitializers: Record<string, unknown>[] = [];
+  // Updates written as matrices (fused, see compile.ts) are viewed in the variable's shape for the next copy.
+  const written = new Map(model.outputs.filter((o) => o.kind === "update" && o.written).map((o) => [o.variable!.name, o.tensor.shape]));
+  const viewOf = (variable: string, i: number): string => {
+    const source = copyName(updated.get(variable)!, i - 1, k);
+    const shape = written.get(variable);
+    if (!shape) return source;
+    const shapeName = `${source}/view_shape`, view = `${source}/view`;
+    extraInitializers.push(makeTensor(shapeName, { dtype: "int64", shape: [shape.length], data: BigInt64Array.from(shape, (d) => BigInt(d)) }));
+    outNodes.push(makeNode("Reshape", [source, shapeName], [view], {}, `${view}/Reshape`));
+    return view;
+  };
   for (let i = 0; i < k; i++) {
     const keep = needed([...perStep, ...updateNames, ...(i === k - 1 ? lastOnly : [])]);
+    const views = new Map<string, string>();
     const rename = (v: string): string => {
       if (v === "" || initNames.has(v)) return v;
       const variable = variableInputs.get(v);
-      if (variable) return i === 0 || !updated.has(v) ? v : copyName(updated.get(v)!, i - 1, k);
+      if (variable && (i === 0 || !updated.has(v))) return v;
+      if (variable) {
+        if (!views.has(v)) views.set(v, viewOf(v, i));
+        return views.get(v)!;
+      }
       return copyName(v, i, k);
     };
     for (const n of nodes) {
@@ -93,10 +110,10 @@ export function unrollSteps(model: CompiledModel, k: number, { perStep }: { perS
   const bytes = makeModel({
     name: `${name}_x${k}`,
     nodes: outNodes,
-    initializers,
+    initializers: [...initializers, ...extraInitializers],
     docString: `${docString ?? ""} (${k} steps per run)`,
     inputs: liveInputs.map((i) => makeValueInfo(i.onnxName, i.tensor.dtype, i.tensor.shape)),
-    outputs: outputs.map((o) => makeValueInfo(o.onnxName, o.tensor.dtype, o.tensor.shape)),
+    outputs: outputs.map((o) => makeValueInfo(o.onnxName, o.tensor.dtype, o.written ?? o.tensor.shape)),
   });
   return { bytes, steps: k, inputs: liveInputs, outputs };
 }

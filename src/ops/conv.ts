@@ -9,11 +9,12 @@
  * Conv with the filter's channel axes swapped.
  * @module
  */
-import { formatShape, isFullyKnown } from "../graph/host_tensor.ts";
+import { formatShape, isFullyKnown, numElements } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { apply } from "./apply.ts";
 import { emitColumns, emitFromColumns, onTinyMap } from "./conv_columns.ts";
 import { emitSpatialFlip, permutationMatrix } from "./filter_flip.ts";
+import { emitGemmResult } from "./gemm_result.ts";
 import { expectDType, expectRank, type Lowering, registerOp } from "./registry.ts";
 
 /** Convolution geometry: strides [h, w], pads [top, left, bottom, right], dilations [h, w]. */
@@ -136,6 +137,7 @@ registerOp<ConvAttrs & { inputShape: number[] }>({
 registerOp<ConvAttrs & { filterShape: number[] }>({
   type: "Conv2DBackpropFilter",
   autocast: true,
+  accumulates: true,
   infer: (_inputs, { filterShape }) => [{ shape: [...filterShape], dtype: "float32" }],
   lower: lowerFilterGrad,
 });
@@ -220,8 +222,7 @@ function lowerFilterGrad(l: Lowering<ConvAttrs & { filterShape: number[] }>): vo
     const [n, k] = [xShape[0], l.attrs.filterShape[0]];
     const [xm] = l.emit("Reshape", [x, l.int64s([n, -1])]);
     const [dym] = l.emit("Reshape", [dy, l.int64s([n, k])]);
-    const [dw] = l.emit("Gemm", [dym, xm], { attrs: { transA: 1 } });
-    l.emit("Reshape", [dw, l.int64s(l.attrs.filterShape)], { outputs: l.outputs });
+    emitGemmResult(l, dym, xm, { m: k, k: n, n: numElements(l.attrs.filterShape) / k, transA: true }, l.attrs.filterShape);
     return;
   }
   const [k, c, kh, kw] = l.attrs.filterShape;
@@ -232,8 +233,7 @@ function lowerFilterGrad(l: Lowering<ConvAttrs & { filterShape: number[] }>): vo
     const [dyt] = l.emit("Transpose", [dy], { attrs: { perm: [1, 0, 2, 3] } });
     const [dym] = l.emit("Reshape", [dyt, l.int64s([k, -1])]);
     const cols = emitColumns(l, x, xShape, { kernel: [kh, kw], ...l.attrs }, [dyShape[2], dyShape[3]]);
-    const [dw] = l.emit("Gemm", [dym, cols], { attrs: { transB: 1 } });
-    l.emit("Reshape", [dw, l.int64s([k, c, kh, kw])], { outputs: l.outputs });
+    emitGemmResult(l, dym, cols, { m: k, k: dyShape[0] * dyShape[2] * dyShape[3], n: c * kh * kw, transB: true }, [k, c, kh, kw]);
     return;
   }
   const taps = kh * kw;
@@ -268,6 +268,7 @@ function lowerFilterGradTaps(l: Lowering<ConvAttrs & { filterShape: number[] }>)
   const dyMat = matrix(dyt, k);
   const whole = !padded && kh * kw === 1 && strides.every((s) => s === 1) && l.node.inputs[0].shape[2] === ho && l.node.inputs[0].shape[3] === wo;
   const perTap: string[] = [];
+  const tapDims = { m: k, k: rows, n: c, ...(channelMajor ? { transB: true } : { transA: true }) };
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
       const [sl] = whole ? [xt] : l.emit("Slice", [
@@ -278,13 +279,10 @@ function lowerFilterGradTaps(l: Lowering<ConvAttrs & { filterShape: number[] }>)
         l.int64s(strides),
       ]);
       // [K, rows] × [rows, C]: the tap's slice of the filter in ONNX's [out, in] order.
+      if (kh * kw === 1) return emitGemmResult(l, dyMat, matrix(sl, c), tapDims, [k, c, kh, kw]);
       const [g] = l.emit("Gemm", [dyMat, matrix(sl, c)], { attrs: channelMajor ? { transB: 1 } : { transA: 1 } });
       perTap.push(g);
     }
-  }
-  if (perTap.length === 1) {
-    l.emit("Reshape", [perTap[0], l.int64s([k, c, kh, kw])], { outputs: l.outputs });
-    return;
   }
   const stackedParts = perTap.map((g) => l.emit("Reshape", [g, l.int64s([1, k * c])])[0]);
   const [stacked] = l.emit("Concat", stackedParts, { attrs: { axis: 0 } });
@@ -293,8 +291,7 @@ function lowerFilterGradTaps(l: Lowering<ConvAttrs & { filterShape: number[] }>)
   // transpose optimizer into a general 4-D permutation: 7.5 ms for a 512×512×3×3
   // gradient against 2 ms for this GEMM.
   const eye = l.constant({ dtype: "float32", shape: [kh * kw, kh * kw], data: permutationMatrix(kh * kw, (i) => i) });
-  const [kct] = l.emit("Gemm", [stacked, eye], { attrs: { transA: 1 } });
-  l.emit("Reshape", [kct, l.int64s([k, c, kh, kw])], { outputs: l.outputs });
+  emitGemmResult(l, stacked, eye, { m: k * c, k: kh * kw, n: kh * kw, transA: true }, [k, c, kh, kw]);
 }
 
 /**

@@ -5,6 +5,7 @@
 import { formatShape, UNKNOWN_DIM } from "../graph/host_tensor.ts";
 import type { Tensor } from "../graph/tensor.ts";
 import { apply } from "./apply.ts";
+import { emitGemmResult } from "./gemm_result.ts";
 import { registerOp } from "./registry.ts";
 import { transpose } from "./shape_ops.ts";
 
@@ -45,7 +46,15 @@ registerOp<Record<string, never>>({
   },
   // Batch-broadcast gradients come back in the output's batch shape; the engine sums them.
   grad: ({ inputs: [a, b], dys: [dy] }) => [matmul(dy!, swapLast(b)), matmul(swapLast(a), dy!)],
-  lower: (l) => void l.emit("MatMul", l.inputs, { outputs: l.outputs }),
+  lower: (l) => {
+    const [a, b] = l.node.inputs;
+    if (l.accumulate && a.rank === 2 && b.rank === 2) {
+      // A fused update (see onnx/fused_updates.ts): Gemm takes the addend as C.
+      return emitGemmResult(l, l.inputs[0], l.inputs[1], { m: a.shape[0], k: a.shape[1], n: b.shape[1] }, [a.shape[0], b.shape[1]]);
+    }
+    l.emit("MatMul", l.inputs, { outputs: l.outputs });
+  },
+  accumulates: true,
   unknownDims: true,
 });
 

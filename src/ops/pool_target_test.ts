@@ -48,3 +48,44 @@ test("maxPool2d() gradient: the cpu target's scatter form and the portable windo
   assertClose(results.cpu, results.portable, { rtol: 1e-6, atol: 1e-7 });
   assert(results.cpu.some((v) => v !== 0), "some gradient reaches the input");
 });
+
+/** dx of sum(maxPool2d(x, 2x2 stride 2) · w) under one lowering target, with the model's op types. */
+async function tiledPoolGrad(xShape: number[], x: Float32Array, w: Float32Array, target: "cpu" | "portable") {
+  const g = new Graph();
+  const dx = g.asDefault(() => {
+    const xp = placeholder(xShape, "float32", "x");
+    const y = maxPool2dNCHW(xp, [2, 2], { strides: [2, 2], padding: "VALID" });
+    return gradients(reduceSum(mul(y, placeholder(y.shape as number[], "float32", "w"))), [xp])[0]!;
+  });
+  const model = compileModel({ name: `tiled_${target}`, fetches: { dx }, target });
+  const runtime = await createRuntime({ executionProvider: "cpu" });
+  const session = await runtime.createSession(model.bytes);
+  try {
+    const wShape = [xShape[0], xShape[1], Math.floor(xShape[2] / 2), Math.floor(xShape[3] / 2)];
+    const name = model.outputs[0].name;
+    const out = await session.run({
+      x: runtime.fromHost({ dtype: "float32", shape: xShape, data: x }),
+      w: runtime.fromHost({ dtype: "float32", shape: wShape, data: w }),
+    }, [name]);
+    return { dx: (await runtime.toHost(out[name])).data as Float32Array, ops: model.parts.nodes.map((n) => (n as { opType: string }).opType) };
+  } finally {
+    await session.release();
+  }
+}
+
+test("maxPool2d() 2x2 stride 2 gradient: the cpu target's MaxUnpool form equals the portable mask form, odd sizes included, and both give a tie to the first maximum", async () => {
+  const shape = [2, 3, 9, 8];
+  const w = Float32Array.from(distinct(2 * 3 * 4 * 4, 6), (v) => v + 0.75);
+  const cpu = await tiledPoolGrad(shape, distinct(2 * 3 * 9 * 8, 5), w, "cpu");
+  const portable = await tiledPoolGrad(shape, distinct(2 * 3 * 9 * 8, 5), w, "portable");
+  assert(cpu.ops.includes("MaxUnpool") && !portable.ops.includes("MaxUnpool"), "the cpu target unpools");
+  assertClose(cpu.dx, portable.dx, { rtol: 0, atol: 0 });
+  assert(cpu.dx.slice(8 * 8, 9 * 8).every((v) => v === 0), "the row past the last window gets no gradient");
+  // Windows holding their maximum two and three times (ReLU maps tie often): both forms
+  // give dy to the first maximum in window order, as TensorFlow does.
+  const ties = Float32Array.from([0.1, 0.5, 0.7, 0.3, 0.5, 0.2, 0.7, 0.7]);
+  for (const target of ["cpu", "portable"] as const) {
+    const tie = await tiledPoolGrad([1, 1, 2, 4], ties, Float32Array.from([3, 5]), target);
+    assertEquals(Array.from(tie.dx), [0, 3, 5, 0, 0, 0, 0, 0], `${target} target`);
+  }
+});

@@ -45,6 +45,42 @@ export interface Lowering<A> {
   int64s(values: readonly number[]): string;
   /** A float32 scalar constant. */
   scalar(value: number): string;
+  /**
+   * Present when the compiler fuses the update that consumes this op's only output
+   * into the op's last GEMM (see onnx/fused_updates.ts). A rule whose result comes
+   * from one Gemm hands it to `emitGemmResult`, which uses it; other rules ignore it
+   * and the update is lowered on its own.
+   */
+  accumulate?: Accumulate;
+}
+
+/**
+ * An update fused into a product: `output = scale · product + beta · into`, as one
+ * Gemm (`alpha`, `beta` and input C), so an optimizer's `w − lr·g` or momentum's
+ * `m·accum + g` costs no passes of its own over the variable.
+ */
+export interface Accumulate {
+  /** ONNX value added to the product (a variable, a slot, another gradient), in the op's output shape. */
+  into: string;
+  /** Its factor (Gemm's beta). */
+  beta: number;
+  /** The product's factor: a number, or the ONNX name of a one-element float32 value (a learning-rate schedule). */
+  scale: number | string;
+  /** Negates a `scale` given as a value name (an update that subtracts). */
+  negateScale: boolean;
+  /** Where the fused result is written: the update's output. */
+  output: string;
+  /**
+   * What `output` is: an `intermediate` value (any Reshape of it is free), a model
+   * output that must have its own shape (`exact`), or a model output the runtime
+   * views in its own shape (`matrix`: it may be written as the Gemm's [m, n], since
+   * a Reshape writing a model output is a full copy in ONNX Runtime).
+   */
+  outputKind: "intermediate" | "exact" | "matrix";
+  /** Set by the lowering that used the fusion. */
+  used: boolean;
+  /** Set when `output` was written as a matrix: its shape, and the value holding it in the op's shape for the step's own readers. */
+  writtenAs?: { shape: number[]; view: string };
 }
 
 /**
@@ -94,6 +130,12 @@ export interface OpDef<A = Record<string, unknown>> {
    * ops (reductions, normalization, losses, optimizers) always run in float32.
    */
   autocast?: boolean;
+  /**
+   * True for the ops whose lowering may end in one Gemm that can absorb the update
+   * consuming the op's output (`Lowering.accumulate`): filter gradients and matrix
+   * products, whose outputs are what optimizers apply.
+   */
+  accumulates?: boolean;
 }
 
 const registry = new Map<string, OpDef<never>>();

@@ -110,7 +110,7 @@ export function ortRuntime(ort: OrtModule, pkg: string, ep: ExecutionProvider, c
       } catch (err) {
         throw describeSessionError(err, pkg, ep, config);
       }
-      return wrapSession(session);
+      return wrapSession(session, ort, options.viewAs ?? {});
     },
     fromHost(t: HostTensor): RuntimeValue {
       transfers.fromHost++;
@@ -132,13 +132,22 @@ export function ortRuntime(ort: OrtModule, pkg: string, ep: ExecutionProvider, c
   };
 }
 
-function wrapSession(session: InferenceSession): RuntimeSession {
+function wrapSession(session: InferenceSession, ort: OrtModule, viewAs: Readonly<Record<string, readonly number[]>>): RuntimeSession {
   return {
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     async run(feeds, fetches) {
       // RuntimeValues are the Tensors this runtime made (fromHost) or returned (run).
-      const out = await session.run(feeds as unknown as InferenceSession.FeedsType, fetches as string[]);
+      const out: Record<string, Tensor> = { ...(await session.run(feeds as unknown as InferenceSession.FeedsType, fetches as string[])) };
+      for (const [name, dims] of Object.entries(viewAs)) {
+        const t = out[name];
+        if (!t) continue;
+        if (t.location !== "cpu" && t.location !== undefined) {
+          throw new Error(`RuntimeSession.run: output ${name} is in ${t.location} memory and cannot be viewed as ${JSON.stringify(dims)}`);
+        }
+        // Same data, the variable's own shape: no copy.
+        out[name] = new ort.Tensor(t.type as "float32", t.data as Float32Array, dims);
+      }
       return out as unknown as Record<string, RuntimeValue>;
     },
     endProfiling() {

@@ -82,6 +82,20 @@ export interface RuntimeSession {
  * const session = await rt.createSession(model.bytes);
  * ```
  */
+/** How `Runtime.createSession` opens a model. */
+export interface SessionOptions {
+  /** Outputs to keep in device memory (GPU providers), to be fed back next step without a host round trip. */
+  keepOnDevice?: readonly string[];
+  /** ONNX Runtime logs nothing below fatal for the session (probes). */
+  quiet?: boolean;
+  /**
+   * Outputs the model writes in another shape of the same size (fused updates
+   * written as matrices, `ModelOutput.written`), returned viewed in these shapes
+   * without a copy. Host tensors only.
+   */
+  viewAs?: Readonly<Record<string, readonly number[]>>;
+}
+
 export interface Runtime {
   /** "onnxruntime-node 1.30.0 (cpu)" and the like, for logs and test summaries. */
   readonly description: string;
@@ -93,7 +107,7 @@ export interface Runtime {
    * (GPU providers), so they can be fed back next step without a host round trip. With
    * `quiet`, ONNX Runtime logs nothing below fatal for the session (probes).
    */
-  createSession(model: Uint8Array, options?: { keepOnDevice?: readonly string[]; quiet?: boolean }): Promise<RuntimeSession>;
+  createSession(model: Uint8Array, options?: SessionOptions): Promise<RuntimeSession>;
   /** Wraps host data as a runtime value (no copy where the provider allows). */
   fromHost(t: HostTensor): RuntimeValue;
   /** Copies a value to host memory (device values are read back). */
