@@ -52,7 +52,10 @@ registerOp<PoolAttrs>({
     const tiled = kernel[0] === strides[0] && kernel[1] === strides[1] && pads.every((p) => p === 0);
     if (tiled && l.target === "cpu") lowerUnpoolMaxPoolGrad(l);
     else if (tiled) lowerTiledMaxPoolGrad(l);
-    else if (kernel[0] === 1 && kernel[1] === 1 && pads.every((p) => p === 0)) lowerSubsampleGrad(l);
+    else if (kernel[0] === 1 && kernel[1] === 1 && pads.every((p) => p === 0)) {
+      if (l.target === "cpu") lowerUnpoolMaxPoolGrad(l);
+      else lowerSubsampleGrad(l);
+    }
     else if (l.target === "cpu") lowerScatterMaxPoolGrad(l);
     else lowerWindowMaskMaxPoolGrad(l);
   },
@@ -63,7 +66,8 @@ registerOp<PoolAttrs>({
  * puts each dy at its window's first maximum (TensorFlow's and PyTorch's choice on
  * ties) and zeros elsewhere, rows past the last window included. Two passes instead
  * of the mask form's eight: VGG-16's pool gradients 3x faster (2×64×224×224:
- * 87 → 28 ms).
+ * 87 → 28 ms). A 1x1 window (ResNet's strided shortcut) is the same scatter, where
+ * the portable form pads six-dimensional views with zeros.
  */
 function lowerUnpoolMaxPoolGrad(l: Lowering<PoolAttrs>): void {
   const [x, , dy] = l.inputs;

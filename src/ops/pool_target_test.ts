@@ -49,19 +49,18 @@ test("maxPool2d() gradient: the cpu target's scatter form and the portable windo
   assert(results.cpu.some((v) => v !== 0), "some gradient reaches the input");
 });
 
-/** dx of sum(maxPool2d(x, 2x2 stride 2) · w) under one lowering target, with the model's op types. */
-async function tiledPoolGrad(xShape: number[], x: Float32Array, w: Float32Array, target: "cpu" | "portable") {
+/** dx of sum(maxPool2d(x, window) · w) under one lowering target, with the model's op types (2x2 stride 2 windows by default). */
+async function tiledPoolGrad(xShape: number[], x: Float32Array, w: Float32Array, target: "cpu" | "portable", kernel = [2, 2], strides = [2, 2]) {
   const g = new Graph();
-  const dx = g.asDefault(() => {
+  const { dx, wShape } = g.asDefault(() => {
     const xp = placeholder(xShape, "float32", "x");
-    const y = maxPool2dNCHW(xp, [2, 2], { strides: [2, 2], padding: "VALID" });
-    return gradients(reduceSum(mul(y, placeholder(y.shape as number[], "float32", "w"))), [xp])[0]!;
+    const y = maxPool2dNCHW(xp, kernel, { strides, padding: "VALID" });
+    return { dx: gradients(reduceSum(mul(y, placeholder(y.shape as number[], "float32", "w"))), [xp])[0]!, wShape: y.shape as number[] };
   });
   const model = compileModel({ name: `tiled_${target}`, fetches: { dx }, target });
   const runtime = await createRuntime({ executionProvider: "cpu" });
   const session = await runtime.createSession(model.bytes);
   try {
-    const wShape = [xShape[0], xShape[1], Math.floor(xShape[2] / 2), Math.floor(xShape[3] / 2)];
     const name = model.outputs[0].name;
     const out = await session.run({
       x: runtime.fromHost({ dtype: "float32", shape: xShape, data: x }),
@@ -87,5 +86,18 @@ test("maxPool2d() 2x2 stride 2 gradient: the cpu target's MaxUnpool form equals 
   for (const target of ["cpu", "portable"] as const) {
     const tie = await tiledPoolGrad([1, 1, 2, 4], ties, Float32Array.from([3, 5]), target);
     assertEquals(Array.from(tie.dx), [0, 3, 5, 0, 0, 0, 0, 0], `${target} target`);
+  }
+});
+
+test("maxPool2d() 1x1 stride 2 and 3 gradient (ResNet's subsample): the cpu target's MaxUnpool form equals the portable zero-interleaving form", async () => {
+  for (const [shape, stride] of [[[2, 3, 7, 6], 2], [[1, 2, 8, 7], 3]] as [number[], number][]) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const out = shape.slice(2).map((d) => Math.floor((d - 1) / stride) + 1);
+    const w = Float32Array.from(distinct(shape[0] * shape[1] * out[0] * out[1], 8), (v) => v + 0.75);
+    const cpu = await tiledPoolGrad([...shape], distinct(n, 7), w, "cpu", [1, 1], [stride, stride]);
+    const portable = await tiledPoolGrad([...shape], distinct(n, 7), w, "portable", [1, 1], [stride, stride]);
+    assert(cpu.ops.includes("MaxUnpool") && !portable.ops.includes("MaxUnpool"), "the cpu target unpools");
+    assertClose(cpu.dx, portable.dx, { rtol: 0, atol: 0 });
+    assertEquals(cpu.dx.filter((v) => v !== 0).length, w.length, `stride ${stride}: one value per window`);
   }
 });
