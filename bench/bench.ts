@@ -6,7 +6,7 @@
 // model (lscpu) heads the output.
 // ResNet-50 and MobileNet v2 count their FLOPs from each side's own graph (3 × forward
 // multiply-adds × 2), since slim's and torchvision's nets differ (slim's ResNet-50 does 15% fewer).
-// Usage: tsx bench/bench.ts [--configs seed,main,mainjob,224x32,r50_seed,r50_64,mnv2_seed,mnv2_64] [--steps N] [--steps-per-run k] [--ep cpu|webgpu]
+// Usage: tsx bench/bench.ts [--configs seed,main,mainjob,224x32,r50_seed,r50_64,mnv2_seed,mnv2_64,r50_64_x4,...] [--steps N] [--steps-per-run k] [--ep cpu|webgpu]
 //                           [--torch-device cpu|cuda] [--threads N] [--no-torch] [--profile prefix] [--cpu-mem-arena]
 // --cpu-mem-arena turns ONNX Runtime's CPU arena and memory pattern back on (training keeps them off for memory).
 // With --profile each slimtrain worker also writes ONNX Runtime's profile and the bench prints kernel time by op type
@@ -23,9 +23,9 @@ interface Config {
   net?: string;
 }
 // ResNet-50 and MobileNet v2: momentum SGD, weight decay 0 on both sides (as the VGG rows), batch norm in training mode.
-const netConfig = (net: string, label: string, batch: number, size: number): Config => ({
-  name: `${label}: batch ${batch}, ${size}x${size}x3, 1000 classes`, batch, size, channels: 3, classes: 1000, fcPadding: "VALID",
-  steps: 5, warmup: 1, optimizer: "momentum", net,
+const netConfig = (net: string, label: string, batch: number, size: number, stepsPerRun?: number): Config => ({
+  name: `${label}: batch ${batch}, ${size}x${size}x3, 1000 classes${stepsPerRun ? `, ${stepsPerRun} steps a call` : ""}`, batch, size,
+  channels: 3, classes: 1000, fcPadding: "VALID", steps: 5, warmup: 1, optimizer: "momentum", net, stepsPerRun,
 });
 const CONFIGS: Record<string, Config> = {
   seed: { name: "seed scale: batch 2, 224x224x3, 1000 classes", batch: 2, size: 224, channels: 3, classes: 1000, fcPadding: "VALID", steps: 3, warmup: 1 },
@@ -39,6 +39,11 @@ const CONFIGS: Record<string, Config> = {
   r50_64: netConfig("resnet_v1_50", "ResNet-50", 16, 64),
   mnv2_seed: netConfig("mobilenet_v2", "MobileNet v2", 2, 224),
   mnv2_64: netConfig("mobilenet_v2", "MobileNet v2", 16, 64),
+  // train({ stepsPerRun: 4 }): the step's outputs (weights and slots) are copied to JavaScript once per 4 steps.
+  r50_seed_x4: netConfig("resnet_v1_50", "ResNet-50", 2, 224, 4),
+  r50_64_x4: netConfig("resnet_v1_50", "ResNet-50", 16, 64, 4),
+  mnv2_seed_x4: netConfig("mobilenet_v2", "MobileNet v2", 2, 224, 4),
+  mnv2_64_x4: netConfig("mobilenet_v2", "MobileNet v2", 16, 64, 4),
   r50_224x32: netConfig("resnet_v1_50", "ResNet-50, GPU scale", 32, 224),
   mnv2_224x32: netConfig("mobilenet_v2", "MobileNet v2, GPU scale", 32, 224),
 };
