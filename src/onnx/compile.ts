@@ -291,7 +291,6 @@ class ConstantPool {
   }
 }
 
-/** Runs one op's lowering rule; returns its ONNX nodes. */
 /** What the product's lowering needs to write a fused update, its operands lowered first. */
 function accumulateFor(
   fusion: FusedUpdate,
@@ -322,6 +321,7 @@ function accumulateFor(
   };
 }
 
+/** Runs one op's lowering rule (with the update fused into it, if any); returns its ONNX nodes. */
 function lowerNode(node: Node, names: ValueNames, constants: ConstantPool, target: LoweringTarget, accumulate?: Accumulate): NodeProtoLike[] {
   const nodes: NodeProtoLike[] = [];
   for (const t of node.outputs) if (!names.has(t)) names.bind(t, names.fresh(t.name));
