@@ -7,9 +7,8 @@
 import type { FileSystem, FileWriter, StagedFile } from "../fs/types.ts";
 import { dtypeSize, formatShape, type HostTensor, numElements } from "../graph/host_tensor.ts";
 import { crc32c } from "../io/crc32c.ts";
-import {
-  CheckpointError, encodeSafetensorsHeader, readSafetensors, sortedEntries, tensorBytes, type TensorSpec,
-} from "./safetensors.ts";
+import { CheckpointError, encodeSafetensorsHeader, sortedEntries, tensorBytes, type TensorSpec } from "./safetensors.ts";
+import { readSafetensors } from "./safetensors_read.ts";
 
 /**
  * The `format` metadata value of checkpoints slimtrain writes.

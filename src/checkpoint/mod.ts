@@ -12,9 +12,8 @@
  * ```
  * @module
  */
-export {
-  CheckpointError, decodeSafetensors, type DecodedSafetensors, encodeSafetensors, readSafetensors, type TensorSpec,
-} from "./safetensors.ts";
+export { CheckpointError, type DecodedSafetensors, encodeSafetensors, type TensorSpec } from "./safetensors.ts";
+export { decodeSafetensors, readSafetensors } from "./safetensors_read.ts";
 export {
   CHECKPOINT_FORMAT, type CheckpointTensor, type LazyTensor, type RestoredCheckpoint, restoreCheckpoint, stageCheckpoint, writeCheckpoint,
 } from "./checkpoint_file.ts";

@@ -1,7 +1,8 @@
 import { assert, assertClose, assertEquals, assertThrows, randomArray, rng, test } from "../../test/harness.ts";
 import { hasNodeFs } from "../fs/default.ts";
 import { type HostTensor, hostTensor } from "../graph/host_tensor.ts";
-import { CheckpointError, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import { CheckpointError, encodeSafetensors } from "./safetensors.ts";
+import { decodeSafetensors } from "./safetensors_read.ts";
 
 const FILE = "ckpt/test.safetensors";
 

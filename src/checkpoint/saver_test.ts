@@ -4,7 +4,8 @@ import { MemoryFileSystem } from "../fs/memory_fs.ts";
 import type { FileSystem } from "../fs/types.ts";
 import { type HostTensor, hostTensor } from "../graph/host_tensor.ts";
 import { encodeCheckpoint } from "./checkpoint_file.ts";
-import { CheckpointError, decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
+import { CheckpointError, encodeSafetensors } from "./safetensors.ts";
+import { decodeSafetensors } from "./safetensors_read.ts";
 import { latestCheckpoint, restoreLatest, Saver } from "./saver.ts";
 import { formatState, parseState } from "./state.ts";
 
