@@ -94,6 +94,19 @@ export function emitFromColumns<A>(
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.strides;
   const taps = kh * kw;
+  if (taps * ho * wo * h * w <= SCATTER_MATRIX_LIMIT) {
+    // One GEMM with the 0/1 matrix that sends (tap, window) to the input pixel it read:
+    // [C·N, taps·ho·wo] × [taps·ho·wo, H·W]. Placing each tap by Pad and summing took
+    // nine Pads on tiny innermost axes (10-18 ms a step of ResNet-50 at 64²).
+    const [grouped] = l.emit("Reshape", [cols, l.int64s([c, taps, -1, ho * wo])]);
+    const [byImage] = l.emit("Transpose", [grouped], { attrs: { perm: [0, 2, 1, 3] } });
+    const [rows] = l.emit("Reshape", [byImage, l.int64s([-1, taps * ho * wo])]);
+    const scatter = l.constant({ dtype: "float32", shape: [taps * ho * wo, h * w], data: scatterMatrix(g, [ho, wo], [h, w]) });
+    const [pixels] = l.emit("Gemm", [rows, scatter]);
+    const [planes] = l.emit("Reshape", [pixels, l.int64s([c, n, h, w])]);
+    l.emit("Transpose", [planes], { outputs, attrs: { perm: [1, 0, 2, 3] } });
+    return;
+  }
   // Each tap's values at their strided places: [C·taps·N, ho, 1, wo, 1] padded to [.., ho, sh, wo, sw].
   let [spread] = l.emit("Reshape", [cols, l.int64s([c * taps * n, ho, 1, wo, 1])]);
   if (sh > 1 || sw > 1) [spread] = l.emit("Pad", [spread, l.int64s([0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1])]);
@@ -116,4 +129,30 @@ export function emitFromColumns<A>(
     : l.emit("Slice", [summed, l.int64s([top, left]), l.int64s([top + rows, left + colsKept]), l.int64s([2, 3])]);
   if (rows < h || colsKept < w) [inside] = l.emit("Pad", [inside, l.int64s([0, 0, 0, 0, 0, 0, h - rows, w - colsKept])]);
   l.emit("Transpose", [inside], { outputs, attrs: { perm: [1, 0, 2, 3] } });
+}
+
+/** Entries of the col2im scatter matrix above which the Pad-and-Sum placement is used (it grows as (H·W)²·taps). */
+const SCATTER_MATRIX_LIMIT = 1 << 20;
+
+/**
+ * The col2im matrix: row (tap, window) has a 1 in the column of the input pixel that
+ * tap of that window reads, none where it reads padding.
+ */
+function scatterMatrix(g: WindowGeometry, [ho, wo]: number[], [h, w]: number[]): Float32Array {
+  const [kh, kw] = g.kernel;
+  const out = new Float32Array(kh * kw * ho * wo * h * w);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      for (let p = 0; p < ho; p++) {
+        for (let q = 0; q < wo; q++) {
+          const y = p * g.strides[0] + i * g.dilations[0] - g.pads[0];
+          const x = q * g.strides[1] + j * g.dilations[1] - g.pads[1];
+          if (y < 0 || y >= h || x < 0 || x >= w) continue;
+          const row = ((i * kw + j) * ho + p) * wo + q;
+          out[row * h * w + y * w + x] = 1;
+        }
+      }
+    }
+  }
+  return out;
 }

@@ -15,6 +15,8 @@ interface Case {
   padding?: "SAME" | "VALID" | number[];
   strides?: number[];
   dilations?: number[];
+  /** Tolerance against the portable forms where sums over many filters round in another order. */
+  tolerance?: { rtol: number; atol: number };
   /** Op types the cpu target's model must contain, and must not. */
   uses: string[];
   avoids: string[];
@@ -23,12 +25,13 @@ interface Case {
 const cases: Case[] = [
   { label: "1x1 on a 2x2 map: one GEMM over the batch's pixels", x: [3, 5, 2, 2], w: [7, 5, 1, 1], uses: ["Gemm"], avoids: ["Conv", "ConvTranspose"] },
   { label: "1x1 on a 1x3 map", x: [2, 4, 1, 3], w: [6, 4, 1, 1], uses: ["Gemm"], avoids: ["Conv", "ConvTranspose"] },
-  { label: "3x3 SAME on a 2x2 map", x: [3, 4, 2, 2], w: [5, 4, 3, 3], padding: "SAME", uses: ["Gemm", "Sum"], avoids: ["Conv", "ConvTranspose"] },
+  { label: "3x3 SAME on a 2x2 map", x: [3, 4, 2, 2], w: [5, 4, 3, 3], padding: "SAME", uses: ["Gemm"], avoids: ["Conv", "ConvTranspose"] },
   { label: "3x3 stride 2 SAME, 4x3 map to 2x2", x: [2, 3, 4, 3], w: [4, 3, 3, 3], padding: "SAME", strides: [2, 2], uses: ["Gemm"], avoids: ["Conv", "ConvTranspose"] },
   { label: "3x2 stride 2 VALID, 6x5 map to 2x2 (rows past the last window)", x: [2, 3, 6, 5], w: [4, 3, 3, 2], strides: [2, 2], uses: ["Gemm"], avoids: ["Conv", "ConvTranspose"] },
   { label: "3x3 dilation 2, pads 1, 4x4 map to 2x2", x: [1, 2, 4, 4], w: [3, 2, 3, 3], padding: [1, 1, 1, 1], dilations: [2, 2], uses: ["Gemm"], avoids: ["ConvTranspose"] },
-  { label: "3x3 SAME, 20 filters on a 1x3x3 batch: input gradient from columns", x: [1, 2, 3, 3], w: [20, 2, 3, 3], padding: "SAME", uses: ["Sum"], avoids: ["ConvTranspose"] },
-  { label: "3x3 stride 2 SAME, 20 filters, 5x5 map to 3x3: input gradient from columns", x: [1, 2, 5, 5], w: [20, 2, 3, 3], padding: "SAME", strides: [2, 2], uses: ["Sum"], avoids: ["ConvTranspose"] },
+  { label: "3x3 SAME, 20 filters on a 1x3x3 batch: input gradient from columns", x: [1, 2, 3, 3], w: [20, 2, 3, 3], padding: "SAME", uses: ["Gemm"], avoids: ["ConvTranspose"] },
+  { label: "3x3 stride 2 SAME, 20 filters, 5x5 map to 3x3: input gradient from columns", x: [1, 2, 5, 5], w: [20, 2, 3, 3], padding: "SAME", strides: [2, 2], uses: ["Gemm"], avoids: ["ConvTranspose"] },
+  { label: "3x3 SAME, 1200 filters on a 1x2x24x24 batch: input gradient from columns placed by Pads (scatter matrix too large)", x: [1, 2, 24, 24], w: [1200, 2, 3, 3], padding: "SAME", tolerance: { rtol: 1e-4, atol: 1e-4 }, uses: ["Sum"], avoids: ["ConvTranspose"] },
   { label: "1x1 on a 5x4 map: input gradient as a Conv", x: [2, 6, 5, 4], w: [3, 6, 1, 1], uses: ["Conv"], avoids: ["ConvTranspose"] },
   { label: "1x1 stride 2 on a 5x5 map", x: [2, 3, 5, 5], w: [4, 3, 1, 1], strides: [2, 2], uses: ["Conv"], avoids: [] },
   { label: "3x3 SAME on a 6x5 map: flipped-filter input gradient, per-tap filter gradient", x: [2, 3, 6, 5], w: [4, 3, 3, 3], padding: "SAME", uses: ["Conv"], avoids: ["ConvTranspose"] },
@@ -69,7 +72,7 @@ test("conv2d() on tiny maps, with large filters and 1x1: the cpu target's forms 
     for (const op of c.uses) assert(cpu.ops.includes(op), `${c.label}: cpu target uses ${op}`);
     for (const op of c.avoids) assert(!cpu.ops.includes(op), `${c.label}: cpu target avoids ${op}`);
     assertEquals(cpu.values.length, 3);
-    cpu.values.forEach((v, i) => assertClose(v, portable.values[i], { rtol: 1e-5, atol: 1e-6, message: `${c.label}, output ${i}` }));
+    cpu.values.forEach((v, i) => assertClose(v, portable.values[i], { ...(c.tolerance ?? { rtol: 1e-5, atol: 1e-6 }), message: `${c.label}, output ${i}` }));
     assert(cpu.values[1].some((v) => v !== 0), `${c.label}: some gradient reaches the input`);
   }
 });
