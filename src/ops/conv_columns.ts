@@ -44,10 +44,20 @@ export function onTinyMap(shape: readonly number[]): boolean {
  * ```
  */
 export function emitColumns<A>(l: Lowering<A>, x: string, xShape: readonly number[], g: WindowGeometry, [ho, wo]: number[]): string {
-  const c = xShape[1];
+  const [, c, h, w] = xShape;
   const [kh, kw] = g.kernel;
-  const [channelMajor] = l.emit("Transpose", [x], { attrs: { perm: [1, 0, 2, 3] } });
   const taps = kh * kw;
+  if (taps > 1 && taps * ho * wo * h * w <= SCATTER_MATRIX_LIMIT) {
+    // Gathering is the scatter's transpose: [N·C, H·W] × [taps·ho·wo, H·W]ᵀ, one GEMM
+    // instead of a Pad, a Slice per tap and a Concat.
+    const [planes] = l.emit("Reshape", [x, l.int64s([-1, h * w])]);
+    const gather = l.constant({ dtype: "float32", shape: [taps * ho * wo, h * w], data: scatterMatrix(g, [ho, wo], [h, w]) });
+    const [gathered] = l.emit("Gemm", [planes, gather], { attrs: { transB: 1 } });
+    const [split] = l.emit("Reshape", [gathered, l.int64s([-1, c, taps, ho * wo])]);
+    const [ordered] = l.emit("Transpose", [split], { attrs: { perm: [1, 2, 0, 3] } });
+    return l.emit("Reshape", [ordered, l.int64s([c * taps, -1])])[0];
+  }
+  const [channelMajor] = l.emit("Transpose", [x], { attrs: { perm: [1, 0, 2, 3] } });
   const covers = g.pads.every((p) => p === 0) && taps === 1 && g.strides.every((s) => s === 1) && ho === xShape[2] && wo === xShape[3];
   if (covers) return l.emit("Reshape", [channelMajor, l.int64s([c, -1])])[0];
   const [padded] = g.pads.every((p) => p === 0)
@@ -131,12 +141,13 @@ export function emitFromColumns<A>(
   l.emit("Transpose", [inside], { outputs, attrs: { perm: [1, 0, 2, 3] } });
 }
 
-/** Entries of the col2im scatter matrix above which the Pad-and-Sum placement is used (it grows as (H·W)²·taps). */
+/** Entries of the im2col/col2im matrix above which Slices and Pads are used instead (it grows as (H·W)²·taps). */
 const SCATTER_MATRIX_LIMIT = 1 << 20;
 
 /**
- * The col2im matrix: row (tap, window) has a 1 in the column of the input pixel that
- * tap of that window reads, none where it reads padding.
+ * The col2im matrix (its transpose gathers im2col columns): row (tap, window) has a 1
+ * in the column of the input pixel that tap of that window reads, none where it reads
+ * padding.
  */
 function scatterMatrix(g: WindowGeometry, [ho, wo]: number[], [h, w]: number[]): Float32Array {
   const [kh, kw] = g.kernel;
