@@ -49,14 +49,12 @@ registerOp<PoolAttrs>({
   infer: ([x]) => [{ shape: [...x.shape], dtype: x.dtype }],
   lower: (l) => {
     const { kernel, strides, pads } = l.attrs;
-    const tiled = kernel[0] === strides[0] && kernel[1] === strides[1] && pads.every((p) => p === 0);
-    if (tiled && l.target === "cpu") lowerUnpoolMaxPoolGrad(l);
+    const unpadded = pads.every((p) => p === 0);
+    const tiled = kernel[0] === strides[0] && kernel[1] === strides[1] && unpadded;
+    const subsample = kernel[0] === 1 && kernel[1] === 1 && unpadded;
+    if (l.target === "cpu") (tiled || subsample ? lowerUnpoolMaxPoolGrad : lowerScatterMaxPoolGrad)(l);
     else if (tiled) lowerTiledMaxPoolGrad(l);
-    else if (kernel[0] === 1 && kernel[1] === 1 && pads.every((p) => p === 0)) {
-      if (l.target === "cpu") lowerUnpoolMaxPoolGrad(l);
-      else lowerSubsampleGrad(l);
-    }
-    else if (l.target === "cpu") lowerScatterMaxPoolGrad(l);
+    else if (subsample) lowerSubsampleGrad(l);
     else lowerWindowMaskMaxPoolGrad(l);
   },
 });
