@@ -87,7 +87,7 @@ test("relu6() gradient passes dy strictly between 0 and 6 and is zero at both ki
     return { x, dx: gradients(reduceMean(mul(relu6(x), w)), [x])[0]! };
   });
   const w = randomArray(7, 12, 0.5, 2);
-  const xs = new Float32Array([-1, 0, 1e-30, 3, 6 - 2 ** -21, 6, 7]);
+  const xs = new Float32Array([-1, 0, 2 ** -149, 1e-30, 6 - 2 ** -21, 6, 7]); // 2^-149: the smallest float32 above 0
   const out = await evaluate({ dx }, { feeds: { x: { dtype: "float32", shape: [7], data: xs }, w: { dtype: "float32", shape: [7], data: w } } });
   const expected = Array.from(xs, (v, i) => (v > 0 && v < 6 ? Math.fround(w[i] * Math.fround(1 / 7)) : 0));
   assertEquals(Array.from(out.dx.data as Float32Array), expected);
