@@ -77,18 +77,33 @@ test("transpose() folds a transpose of a transpose, and moves past elementwise o
   });
 });
 
-test("relu6() gradient passes dy strictly between 0 and 6 and is zero at both kinks, as TensorFlow's Relu6Grad", async () => {
+test("relu6() gradient passes dy strictly between 0 and 6 and is zero at both kinks, as TensorFlow's Relu6Grad, on both lowering targets", async () => {
   const { gradients } = await import("../autodiff/gradients.ts");
-  const { evaluate } = await import("../runtime/evaluate.ts");
+  const { compileModel } = await import("../onnx/compile.ts");
+  const { createRuntime } = await import("../runtime/create.ts");
   const g = new Graph();
   const { dx } = g.asDefault(() => {
     const x = placeholder([7], "float32", "x");
     const w = placeholder([7], "float32", "w");
-    return { x, dx: gradients(reduceMean(mul(relu6(x), w)), [x])[0]! };
+    return { dx: gradients(reduceMean(mul(relu6(x), w)), [x])[0]! };
   });
   const w = randomArray(7, 12, 0.5, 2);
   const xs = new Float32Array([-1, 0, 2 ** -149, 1e-30, 6 - 2 ** -21, 6, 7]); // 2^-149: the smallest float32 above 0
-  const out = await evaluate({ dx }, { feeds: { x: { dtype: "float32", shape: [7], data: xs }, w: { dtype: "float32", shape: [7], data: w } } });
   const expected = Array.from(xs, (v, i) => (v > 0 && v < 6 ? Math.fround(w[i] * Math.fround(1 / 7)) : 0));
-  assertEquals(Array.from(out.dx.data as Float32Array), expected);
+  const runtime = await createRuntime({ executionProvider: "cpu" });
+  for (const target of ["cpu", "portable"] as const) {
+    const model = compileModel({ name: `relu6_${target}`, fetches: { dx }, target });
+    const ops = model.parts.nodes.map((n) => (n as { opType: string }).opType);
+    assertEquals(ops.includes("And"), target === "cpu", `${target} target: one joined mask`);
+    const session = await runtime.createSession(model.bytes);
+    try {
+      const out = await session.run({
+        x: runtime.fromHost({ dtype: "float32", shape: [7], data: xs }),
+        w: runtime.fromHost({ dtype: "float32", shape: [7], data: w }),
+      }, [model.outputs[0].name]);
+      assertEquals(Array.from((await runtime.toHost(out[model.outputs[0].name])).data as Float32Array), expected, `${target} target`);
+    } finally {
+      await session.release();
+    }
+  }
 });

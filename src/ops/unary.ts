@@ -122,11 +122,29 @@ registerOp<Record<string, never>>({
     if (x.dtype !== "float32") throw new Error(`relu6: input must be float32, got ${x.dtype} (tensor ${x.name})`);
     return [{ shape: [...x.shape], dtype: x.dtype }];
   },
-  // Zero at both kinks (0 and 6), as TensorFlow's Relu6Grad. With y = relu6(x) in [0, 6],
-  // y·(6 − y) is positive exactly where 0 < x < 6 and zero elsewhere, so its Sign is the
-  // mask: four float passes instead of two compares, two casts and two products.
-  grad: ({ outputs: [y], dys: [dy] }) => [mul(dy!, sign(mul(y, sub(6, y))))],
+  // Zero at both kinks (0 and 6), as TensorFlow's Relu6Grad.
+  grad: ({ inputs: [x], dys: [dy] }) => [apply("Relu6Grad", [dy!, x])],
   lower: (l) => void l.emit("Clip", [l.inputs[0], l.scalar(0), l.scalar(6)], { outputs: l.outputs }),
+});
+
+// dy where 0 < x < 6, else 0. On the CPU two compares joined by And make one mask and one
+// cast (a bool pass is a quarter of a float pass: 2×96×112² took 2.7–3.4 ms against 3.6–6.1 ms
+// for two casts and two products); portable targets keep float masks, which every execution
+// provider runs.
+registerOp<Record<string, never>>({
+  type: "Relu6Grad",
+  differentiable: false,
+  infer: ([dy]) => [{ shape: [...dy.shape], dtype: dy.dtype }],
+  lower: (l) => {
+    const [dy, x] = l.inputs;
+    const mask = l.target === "cpu"
+      ? l.emit("Cast", l.emit("And", [l.emit("Greater", [x, l.scalar(0)])[0], l.emit("Less", [x, l.scalar(6)])[0]]), { attrs: { to: 1 } })[0]
+      : l.emit("Mul", [
+        l.emit("Cast", l.emit("Greater", [x, l.scalar(0)]), { attrs: { to: 1 } })[0],
+        l.emit("Cast", l.emit("Less", [x, l.scalar(6)]), { attrs: { to: 1 } })[0],
+      ])[0];
+    l.emit("Mul", [dy, mask], { outputs: l.outputs });
+  },
 });
 
 /**
