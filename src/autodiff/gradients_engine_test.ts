@@ -4,7 +4,7 @@ import { assert, assertClose, assertEquals, assertThrows, randomArray, test } fr
 import { Graph } from "../graph/graph.ts";
 import { placeholder, variable } from "../graph/variable.ts";
 import {
-  abs, add, apply, conv2dNCHW, matmul, maximum, maxPool2dNCHW, minimum, mul, reduceMax, reduceSum, relu, reshape, stopGradient,
+  abs, add, apply, conv2dNCHW, matmul, maximum, maxPool2dNCHW, minimum, mul, reduceMax, reduceSum, relu, reshape, stopGradient, sub,
 } from "../ops/mod.ts";
 import { registerOp } from "../ops/registry.ts";
 import { evaluate } from "../runtime/evaluate.ts";
@@ -20,6 +20,27 @@ test("gradients() sums the partials of a tensor used several times", async () =>
     const data = randomArray(6, 101);
     const out = await evaluate({ dx: dx! }, { feeds: { x: { dtype: "float32", shape: [2, 3], data } } });
     assertClose(out.dx.data as Float32Array, data.map((v) => 2 * v + 1));
+  });
+});
+
+test("gradients() sums a negated partial over its broadcast axes before negating it (a per-channel Sub operand)", async () => {
+  const g = new Graph();
+  await g.asDefault(async () => {
+    const x = placeholder([4, 3], "float32", "x");
+    const b = placeholder([1, 3], "float32", "b");
+    const w = placeholder([4, 3], "float32", "w");
+    const [db] = gradients(reduceSum(mul(sub(x, b), w)), [b]);
+    // The Neg reads the [1, 3] sum, not the [4, 3] product.
+    assertEquals([db!.node.op, db!.node.inputs[0].node.op, db!.shape], ["Neg", "ReduceSum", [1, 3]]);
+    const wData = randomArray(12, 104);
+    const feeds = {
+      x: { dtype: "float32" as const, shape: [4, 3], data: randomArray(12, 103) },
+      b: { dtype: "float32" as const, shape: [1, 3], data: randomArray(3, 105) },
+      w: { dtype: "float32" as const, shape: [4, 3], data: wData },
+    };
+    const out = await evaluate({ db: db! }, { feeds });
+    const expected = [0, 1, 2].map((c) => -[0, 1, 2, 3].reduce((s, r) => s + wData[r * 3 + c], 0));
+    assertClose(out.db.data as Float32Array, expected);
   });
 });
 
