@@ -7,8 +7,8 @@
 // ResNet-50 and MobileNet v2 count their FLOPs from each side's own graph (3 × forward
 // multiply-adds × 2), since slim's and torchvision's nets differ (slim's ResNet-50 does 15% fewer).
 // Usage: tsx bench/bench.ts [--configs seed,main,mainjob,224x32,r50_seed,r50_64,mnv2_seed,mnv2_64,r50_64_x4,...] [--steps N] [--steps-per-run k] [--ep cpu|webgpu]
-//                           [--torch-device cpu|cuda] [--threads N] [--no-torch] [--profile prefix] [--cpu-mem-arena]
-// --cpu-mem-arena turns ONNX Runtime's CPU arena and memory pattern back on (training keeps them off for memory).
+//                           [--torch-device cpu|cuda] [--threads N] [--no-torch] [--profile prefix] [--no-cpu-mem-arena] [--cpu-mem-pattern]
+// --no-cpu-mem-arena turns ONNX Runtime's CPU arena off and --cpu-mem-pattern its memory pattern on (training's defaults: arena on, pattern off).
 // With --profile each slimtrain worker also writes ONNX Runtime's profile and the bench prints kernel time by op type
 // (profiling slows the step: time it in a run without it).
 import { spawnSync } from "node:child_process";
@@ -56,7 +56,7 @@ const threads = arg("threads", String(cpus().length));
 const stepsOverride = arg("steps", "");
 const stepsPerRun = arg("steps-per-run", "1");
 const profile = arg("profile", "");
-const cpuMemArena = argv.includes("--cpu-mem-arena");
+const memFlags = ["--no-cpu-mem-arena", "--cpu-mem-pattern"].filter((f) => argv.includes(f));
 const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
 /** A worker's JSON line (ms_per_step, peak_rss_mb, engine, compile_ms, ...) or why it failed. */
@@ -111,7 +111,7 @@ for (const key of configs) {
     "--optimizer", c.optimizer ?? "sgd", "--weight-decay", `${c.weightDecay ?? 0}`, ...(c.checkpoint ? ["--checkpoint"] : []),
     ...(c.net ? ["--net", c.net] : [])];
   const ours = runJson(tsx, ["bench/step_worker.ts", ...common, "--ep", ep, "--steps-per-run", `${c.stepsPerRun ?? stepsPerRun}`,
-    ...(profile ? ["--profile", `${profile}_${key}`] : []), ...(cpuMemArena ? ["--cpu-mem-arena"] : [])]);
+    ...(profile ? ["--profile", `${profile}_${key}`] : []), ...memFlags]);
   const theirs = haveTorch ? runJson(python, ["bench/torch_step.py", ...common, "--device", torchDevice]) : { ...ours, error: "not run" };
   // Training ≈ 3 × forward MACs × 2 FLOP. VGG-16: forward MACs scale with the image area (15.5 G at 224²);
   // the other nets: as each side's graph counts them.

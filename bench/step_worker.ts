@@ -46,7 +46,8 @@ const optimizer = arg("optimizer", "sgd");
 const weightDecay = Number(arg("weight-decay", "0"));
 const checkpoint = argv.includes("--checkpoint");
 /** ONNX Runtime's CPU arena and memory pattern (off by default in training, for memory). */
-const cpuMemArena = argv.includes("--cpu-mem-arena");
+const cpuMemArena = !argv.includes("--no-cpu-mem-arena");
+const cpuMemPattern = argv.includes("--cpu-mem-pattern");
 const net = arg("net", "vgg_16");
 
 /** Forward multiply-adds of the convolutions and matrix products `logits` depends on. */
@@ -117,7 +118,7 @@ const trainOp = graph.asDefault(() => {
 });
 const tBuilt = performance.now();
 const session = await TrainSession.create(trainOp, {
-  executionProvider: ep, intraOpNumThreads: threads, profileFilePrefix: profile || undefined, cpuMemArena,
+  executionProvider: ep, intraOpNumThreads: threads, profileFilePrefix: profile || undefined, cpuMemArena, cpuMemPattern,
 });
 const tCompiled = performance.now();
 session.initialize();

@@ -76,6 +76,7 @@ const KNOWN = new Set([
   "data", "numberOfSteps", "logEveryNSteps", "saveSummariesSecs", "saveIntervalSecs", "initFn", "trainStepFn", "signal",
   "handleSignals", "fs", "runtime", "seed", "maxToKeep", "keepCheckpointEveryNHours", "log", "onStep",
   "fallbackToPreviousCheckpoint", "executionProvider", "package", "intraOpNumThreads", "allowCpuFallback", "profileFilePrefix", "cpuMemArena",
+  "cpuMemPattern",
   "wasmPaths", "stepsPerRun", "float16Compute",
 ]);
 

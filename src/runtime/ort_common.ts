@@ -30,17 +30,17 @@ export interface OrtSessionConfig {
   profileFilePrefix?: string;
   gpu: boolean;
   /**
-   * ONNX Runtime's CPU arena (default on). Off for training on the CPU provider: the
-   * arena keeps every peak-sized block of a step for the process's life (2.2 GB more
-   * resident for VGG-16 at batch 32 with Adam), and a step's large buffers are
-   * reused through the memory pattern anyway.
+   * ONNX Runtime's CPU arena (ONNX Runtime's default: on). Kept on for training: freed
+   * blocks are reused by the next step instead of returned to the system and faulted in
+   * again (the main job: 0.80 instead of 0.84 s a step, system time 7.6 instead of 13.6 s
+   * over 60 steps, peak 2.11 instead of 2.23 GB; ResNet-50 at 64²: kernels 270 instead of
+   * 300–430 ms a step).
    */
   cpuMemArena?: boolean;
   /**
-   * ONNX Runtime's memory pattern (default on): one block sized for all of a step's
-   * intermediates, planned once. Off on the CPU provider: buffers are then allocated
-   * and freed as the step goes, 70 MB lower peak for VGG-16's Adam step (2.32 vs
-   * 2.40 GB for the main job) at 1–5% of step time.
+   * ONNX Runtime's memory pattern (ONNX Runtime's default: on): one block sized for all
+   * of a step's intermediates, planned once. Off on the CPU provider: with it and the arena
+   * the main job peaked at 2.95 GB, and steps were no faster than with the arena alone.
    */
   memPattern?: boolean;
 }

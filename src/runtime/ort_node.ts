@@ -27,10 +27,9 @@ export async function nodeRuntime(options: RuntimeOptions = {}): Promise<Runtime
     allowCpuFallback: options.allowCpuFallback ?? false,
     profileFilePrefix: options.profileFilePrefix,
     gpu,
-    // Training holds the whole state twice during a step (inputs and outputs); the CPU
-    // provider's caches of peak-sized blocks would come on top (see OrtSessionConfig).
-    cpuMemArena: gpu ? undefined : options.cpuMemArena ?? false,
-    memPattern: gpu ? undefined : options.cpuMemArena ?? false,
+    // The arena on, the memory pattern off: see OrtSessionConfig.
+    cpuMemArena: gpu ? undefined : options.cpuMemArena ?? true,
+    memPattern: gpu ? undefined : options.cpuMemPattern ?? false,
   });
 }
 
