@@ -41,17 +41,21 @@ export interface FusedUpdate {
  * ```
  */
 export function planFusedUpdates(nodes: readonly Node[], outputs: readonly Tensor[]): Map<Node, FusedUpdate> {
+  // Every read, by tensor id: a node reading a tensor twice appears twice.
   const readers = new Map<number, Node[]>();
-  const reads = new Map<number, number>();
   for (const node of nodes) {
     for (const t of node.inputs) {
-      reads.set(t.id, (reads.get(t.id) ?? 0) + 1);
-      readers.set(t.id, [...(readers.get(t.id) ?? []), node]);
+      const list = readers.get(t.id);
+      if (list) list.push(node);
+      else readers.set(t.id, [node]);
     }
   }
-  for (const t of outputs) reads.set(t.id, (reads.get(t.id) ?? 0) + 1);
-  // A fetched tensor counts as read by the caller: it has no node reading it, and is never fused.
-  const onlyReader = (t: Tensor): Node | undefined => (reads.get(t.id) === 1 ? readers.get(t.id)?.[0] : undefined);
+  // A fetched tensor counts as read by the caller, so it is never fused.
+  const fetched = new Set(outputs.map((t) => t.id));
+  const onlyReader = (t: Tensor): Node | undefined => {
+    const list = readers.get(t.id);
+    return list?.length === 1 && !fetched.has(t.id) ? list[0] : undefined;
+  };
 
   const plans = new Map<Node, FusedUpdate>();
   const addends = new Set<Node>();
