@@ -137,12 +137,12 @@ registerOp<Record<string, never>>({
   infer: ([dy]) => [{ shape: [...dy.shape], dtype: dy.dtype }],
   lower: (l) => {
     const [dy, x] = l.inputs;
+    const [positive] = l.emit("Greater", [x, l.scalar(0)]);
+    const [belowSix] = l.emit("Less", [x, l.scalar(6)]);
+    const toFloat = (b: string[]) => l.emit("Cast", b, { attrs: { to: 1 } })[0];
     const mask = l.target === "cpu"
-      ? l.emit("Cast", l.emit("And", [l.emit("Greater", [x, l.scalar(0)])[0], l.emit("Less", [x, l.scalar(6)])[0]]), { attrs: { to: 1 } })[0]
-      : l.emit("Mul", [
-        l.emit("Cast", l.emit("Greater", [x, l.scalar(0)]), { attrs: { to: 1 } })[0],
-        l.emit("Cast", l.emit("Less", [x, l.scalar(6)]), { attrs: { to: 1 } })[0],
-      ])[0];
+      ? toFloat(l.emit("And", [positive, belowSix]))
+      : l.emit("Mul", [toFloat([positive]), toFloat([belowSix])])[0];
     l.emit("Mul", [dy, mask], { outputs: l.outputs });
   },
 });
