@@ -346,6 +346,7 @@ function lowerNode(node: Node, names: ValueNames, constants: ConstantPool, targe
         data: BigInt64Array.from(values, (v) => BigInt(v)),
       })),
     scalar: (value) => constants.shared(`f32:${value}`, `const/${value}`, () => float32Scalar(value)),
+    sharedConstant: (key, value) => constants.shared(`rule:${key}`, `const/${key}`, value),
     accumulate,
   };
   try {

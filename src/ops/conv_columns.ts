@@ -51,7 +51,7 @@ export function emitColumns<A>(l: Lowering<A>, x: string, xShape: readonly numbe
     // Gathering is the scatter's transpose: [N·C, H·W] × [taps·ho·wo, H·W]ᵀ, one GEMM
     // instead of a Pad, a Slice per tap and a Concat.
     const [planes] = l.emit("Reshape", [x, l.int64s([-1, h * w])]);
-    const gather = l.constant({ dtype: "float32", shape: [taps * ho * wo, h * w], data: scatterMatrix(g, [ho, wo], [h, w]) });
+    const gather = scatterConstant(l, g, [ho, wo], [h, w]);
     const [gathered] = l.emit("Gemm", [planes, gather], { attrs: { transB: 1 } });
     const [split] = l.emit("Reshape", [gathered, l.int64s([-1, c, taps, ho * wo])]);
     const [ordered] = l.emit("Transpose", [split], { attrs: { perm: [1, 2, 0, 3] } });
@@ -111,7 +111,7 @@ export function emitFromColumns<A>(
     const [grouped] = l.emit("Reshape", [cols, l.int64s([c, taps, -1, ho * wo])]);
     const [byImage] = l.emit("Transpose", [grouped], { attrs: { perm: [0, 2, 1, 3] } });
     const [rows] = l.emit("Reshape", [byImage, l.int64s([-1, taps * ho * wo])]);
-    const scatter = l.constant({ dtype: "float32", shape: [taps * ho * wo, h * w], data: scatterMatrix(g, [ho, wo], [h, w]) });
+    const scatter = scatterConstant(l, g, [ho, wo], [h, w]);
     const [pixels] = l.emit("Gemm", [rows, scatter]);
     const [planes] = l.emit("Reshape", [pixels, l.int64s([c, n, h, w])]);
     l.emit("Transpose", [planes], { outputs, attrs: { perm: [1, 0, 2, 3] } });
@@ -143,6 +143,13 @@ export function emitFromColumns<A>(
 
 /** Entries of the im2col/col2im matrix above which Slices and Pads are used instead (it grows as (H·W)²·taps). */
 const SCATTER_MATRIX_LIMIT = 1 << 20;
+
+/** The scatter matrix as a constant shared by every lowering on the same geometry. */
+function scatterConstant<A>(l: Lowering<A>, g: WindowGeometry, [ho, wo]: number[], [h, w]: number[]): string {
+  const key = `scatter[${g.kernel}|${g.strides}|${g.dilations}|${g.pads}|${ho}x${wo}|${h}x${w}]`;
+  const rows = g.kernel[0] * g.kernel[1] * ho * wo;
+  return l.sharedConstant(key, () => ({ dtype: "float32", shape: [rows, h * w], data: scatterMatrix(g, [ho, wo], [h, w]) }));
+}
 
 /**
  * The col2im matrix (its transpose gathers im2col columns): row (tap, window) has a 1

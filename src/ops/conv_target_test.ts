@@ -100,3 +100,19 @@ test("conv2d() on a 2x2 map with an unknown batch: the cpu target's GEMM form ru
   }
   assertClose(results.cpu, results.portable, { rtol: 1e-5, atol: 1e-6 });
 });
+
+test("conv2d() on a tiny map: the forward, filter-gradient and input-gradient lowerings share one scatter matrix", () => {
+  const g = new Graph();
+  const fetches = g.asDefault(() => {
+    const x = placeholder([3, 4, 2, 2], "float32", "x");
+    const w = placeholder([5, 4, 3, 3], "float32", "w");
+    const y = conv2dNCHW(x, w, { padding: "SAME" });
+    const [dx, dw] = gradients(reduceSum(mul(y, placeholder(y.shape as number[], "float32", "probe"))), [x, w]);
+    return { y, dx: dx!, dw: dw! };
+  });
+  const { parts } = compileModel({ name: "conv_shared_scatter", fetches, target: "cpu" });
+  const scatters = parts.initializers.map((i) => i.name as string).filter((n) => n.startsWith("const/scatter"));
+  assertEquals(scatters.length, 1);
+  const readers = parts.nodes.filter((n) => (n as { input: string[] }).input.includes(scatters[0]));
+  assertEquals(readers.length, 3);
+});

@@ -46,6 +46,12 @@ export interface Lowering<A> {
   /** A float32 scalar constant. */
   scalar(value: number): string;
   /**
+   * A constant every rule asking with the same `key` shares, built once: for a fixed
+   * matrix several nodes of one model read (a convolution's forward, filter- and
+   * input-gradient lowerings on the same geometry).
+   */
+  sharedConstant(key: string, value: () => HostTensor): string;
+  /**
    * Present when the compiler fuses the update that consumes this op's only output
    * into the op's last GEMM (see onnx/fused_updates.ts). A rule whose result comes
    * from one Gemm hands it to `emitGemmResult`, which uses it; other rules ignore it
