@@ -45,7 +45,7 @@ const stepsPerRun = Number(arg("steps-per-run", "1"));
 const optimizer = arg("optimizer", "sgd");
 const weightDecay = Number(arg("weight-decay", "0"));
 const checkpoint = argv.includes("--checkpoint");
-/** ONNX Runtime's CPU arena and memory pattern (off by default in training, for memory). */
+/** ONNX Runtime's CPU arena (on by default in training) and memory pattern (off by default). */
 const cpuMemArena = !argv.includes("--no-cpu-mem-arena");
 const cpuMemPattern = argv.includes("--cpu-mem-pattern");
 const net = arg("net", "vgg_16");

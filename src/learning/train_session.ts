@@ -360,7 +360,8 @@ async function expectFloat16(runtime: Runtime): Promise<void> {
  * the step writes as matrices (fused into their gradient's GEMM) come back viewed in
  * the variable's storage shape.
  */
-function sessionOptionsFor(trainOp: TrainOp, model: { outputs: readonly ModelOutput[] }): SessionOptions {
-  const viewAs = Object.fromEntries(model.outputs.filter((o) => o.written).map((o) => [(o as { onnxName?: string }).onnxName ?? o.name, o.tensor.shape]));
+function sessionOptionsFor(trainOp: TrainOp, model: { outputs: readonly (ModelOutput & { onnxName?: string })[] }): SessionOptions {
+  // An unrolled model's outputs carry their ONNX names apart from the graph's.
+  const viewAs = Object.fromEntries(model.outputs.filter((o) => o.written).map((o) => [o.onnxName ?? o.name, o.tensor.shape]));
   return { keepOnDevice: trainOp.updates.map((u) => updatedName(u.variable)), viewAs };
 }
