@@ -98,8 +98,9 @@ const lscpu = spawnSync("lscpu", [], { encoding: "utf8" }).stdout ?? "";
 const cpuModel = /^Model name:\s*(.+)$/m.exec(lscpu)?.[1].trim() ?? cpus()[0]?.model ?? "?";
 console.log(`machine: ${cpus().length} x ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; threads ${threads}; ${new Date().toISOString()}`);
 // The allocator's settings change both engines' steps by up to 35% (BENCHMARKS.md, 2026-12-03), so a table records them.
-const allocatorEnv = ["GLIBC_TUNABLES", "LD_PRELOAD", "MALLOC_ARENA_MAX"].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
-console.log(`allocator: ${allocatorEnv.length ? allocatorEnv.join(" ") : "default (no GLIBC_TUNABLES, LD_PRELOAD or MALLOC_ARENA_MAX)"}`);
+const allocatorVars = ["GLIBC_TUNABLES", "LD_PRELOAD", "MALLOC_ARENA_MAX"];
+const allocatorEnv = allocatorVars.filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+console.log(`allocator: ${allocatorEnv.length ? allocatorEnv.join(" ") : `default (none of ${allocatorVars.join(", ")} set)`}`);
 const peak = runJson(tsx, ["bench/gemm_peak.ts", "--threads", threads]) as unknown as { gflops?: number; n?: number; ms?: number };
 console.log(`fp32 peak through ONNX Runtime (MatMul ${peak.n}^3): ${peak.gflops?.toFixed(1)} GFLOP/s`);
 
